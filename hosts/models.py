@@ -1,0 +1,511 @@
+"""The inventory: physical machines, the guests they run, where they answer,
+how to power them, how they are backed up and watched, and how to rebuild them."""
+
+import uuid
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, validate_ipv46_address
+from django.db import models
+from django.urls import reverse
+from simple_history.models import HistoricalRecords
+
+from coop.fields import EncryptedSecretField, HostnameField
+from coop.models import Organization, Person, Site
+from coop.validators import validate_hostname
+
+
+class Lifecycle(models.TextChoices):
+    """Where a machine or guest is in its life; shared so every badge agrees."""
+
+    PLANNED = "planned", "Planned"
+    ACTIVE = "active", "In service"
+    DECOMMISSIONING = "decommissioning", "Being decommissioned"
+    DECOMMISSIONED = "decommissioned", "Decommissioned"
+
+    @property
+    def colour(self):
+        return {"planned": "blue", "active": "green", "decommissioning": "amber", "decommissioned": "grey"}[self.value]
+
+
+def _exactly_one_of(*fields):
+    """A Q that holds when exactly one of the given nullable foreign keys is set."""
+    condition = models.Q()
+    for chosen in fields:
+        term = models.Q(**{f"{chosen}__isnull": False})
+        for other in fields:
+            if other != chosen:
+                term &= models.Q(**{f"{other}__isnull": True})
+        condition |= term
+    return condition
+
+
+class Machine(models.Model):
+    """A physical server in a rack: the unit that dies, gets power-cycled and has an outage page."""
+
+    class Hypervisor(models.TextChoices):
+        NONE = "none", "None (bare metal)"
+        XEN = "xen", "Xen"
+        KVM = "kvm", "KVM / libvirt"
+        PROXMOX = "proxmox", "Proxmox VE"
+        VIRTUOZZO = "virtuozzo", "Virtuozzo"
+        OPENVZ = "openvz", "OpenVZ"
+        LXC = "lxc", "LXC / Incus"
+        HYPERV = "hyperv", "Hyper-V"
+        VMWARE = "vmware", "VMware ESXi"
+        OTHER = "other", "Other"
+
+    class PatchPolicy(models.TextChoices):
+        AUTOMATIC = "automatic", "Automatic updates with reboot"
+        SECURITY = "security", "Automatic security updates, manual reboot"
+        MANUAL = "manual", "Manual, by a volunteer"
+        NONE = "none", "Not patched"
+
+    hostname = HostnameField(unique=True, help_text="Fully qualified, e.g. xen1.sfo.example.org")
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="machines")
+    rack = models.CharField(max_length=50, blank=True)
+    rack_position = models.CharField(max_length=20, blank=True, help_text="Rack units, e.g. U12–U13")
+    owner = models.ForeignKey(Organization, on_delete=models.SET_NULL, null=True, blank=True, related_name="machines")
+    admins = models.ManyToManyField(
+        Person, blank=True, related_name="administered_machines", help_text="Who knows how this machine is built."
+    )
+    hypervisor = models.CharField(max_length=20, choices=Hypervisor.choices, default=Hypervisor.NONE)
+    os_name = models.CharField("OS", max_length=100, blank=True)
+    os_version = models.CharField("OS version", max_length=50, blank=True)
+    patch_policy = models.CharField(max_length=20, choices=PatchPolicy.choices, default=PatchPolicy.MANUAL)
+    reboot_safe = models.BooleanField(
+        default=False, help_text="Everything on it comes back by itself after a reboot (tested)."
+    )
+    startup_steps = models.TextField(blank=True, help_text="What to do by hand after it boots, in order (Markdown).")
+    management_address = models.GenericIPAddressField(
+        null=True, blank=True, help_text="Out-of-band address (BMC / IPMI / serial console server)."
+    )
+    serial_number = models.CharField(max_length=100, blank=True)
+    lifecycle = models.CharField(max_length=20, choices=Lifecycle.choices, default=Lifecycle.ACTIVE)
+    decommission_date = models.DateField(null=True, blank=True)
+    pinned_warning = models.TextField(
+        blank=True, help_text="“Read this first”: shown at the top of the machine's page in warning colours."
+    )
+    notes = models.TextField(blank=True, help_text="Private to members.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords(m2m_fields=[admins])
+
+    class Meta:
+        ordering = ["hostname"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(lifecycle__in=["decommissioning", "decommissioned"])
+                | models.Q(decommission_date__isnull=False),
+                name="machine_decommission_has_date",
+            ),
+        ]
+
+    def __str__(self):
+        return self.hostname
+
+    def get_absolute_url(self):
+        return reverse("admin:hosts_machine_change", args=[self.pk])
+
+    def clean(self):
+        if self.lifecycle in (Lifecycle.DECOMMISSIONING, Lifecycle.DECOMMISSIONED) and not self.decommission_date:
+            raise ValidationError({"decommission_date": "Give the decommission date for a machine leaving service."})
+
+    @property
+    def is_hypervisor(self):
+        return self.hypervisor != self.Hypervisor.NONE
+
+
+class Guest(models.Model):
+    """A VPS, VM or container on a machine: the thing an owner's site runs on."""
+
+    name = HostnameField(unique=True, help_text="Its hostname, e.g. wiki.example.org")
+    machine = models.ForeignKey(
+        Machine, on_delete=models.PROTECT, related_name="guests", help_text="The host it runs on."
+    )
+    owner = models.ForeignKey(Organization, on_delete=models.SET_NULL, null=True, blank=True, related_name="guests")
+    contacts = models.ManyToManyField(
+        Person, blank=True, related_name="guests", help_text="Who to tell when it is down, and who runs it."
+    )
+    os_name = models.CharField("OS", max_length=100, blank=True)
+    os_version = models.CharField("OS version", max_length=50, blank=True)
+    vcpus = models.PositiveSmallIntegerField(null=True, blank=True)
+    memory_mb = models.PositiveIntegerField("memory (MB)", null=True, blank=True)
+    disk_gb = models.PositiveIntegerField("disk (GB)", null=True, blank=True)
+    startup_steps = models.TextField(blank=True, help_text="What to do by hand after it boots, in order (Markdown).")
+    lifecycle = models.CharField(max_length=20, choices=Lifecycle.choices, default=Lifecycle.ACTIVE)
+    pinned_warning = models.TextField(blank=True, help_text="“Read this first”, shown at the top of its page.")
+    notes = models.TextField(blank=True, help_text="Private to members.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords(m2m_fields=[contacts])
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("admin:hosts_guest_change", args=[self.pk])
+
+
+class IPAddress(models.Model):
+    """An address a machine or guest answers on. One owner per address."""
+
+    address = models.GenericIPAddressField(unique=True)
+    machine = models.ForeignKey(Machine, on_delete=models.CASCADE, null=True, blank=True, related_name="addresses")
+    guest = models.ForeignKey(Guest, on_delete=models.CASCADE, null=True, blank=True, related_name="addresses")
+    note = models.CharField(max_length=100, blank=True, help_text="e.g. public, backend, IPMI")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["address"]
+        verbose_name = "IP address"
+        verbose_name_plural = "IP addresses"
+        constraints = [
+            models.CheckConstraint(condition=_exactly_one_of("machine", "guest"), name="ipaddress_one_owner"),
+        ]
+
+    def __str__(self):
+        return self.address
+
+    def clean(self):
+        if bool(self.machine_id) == bool(self.guest_id):
+            raise ValidationError("An IP address belongs to exactly one machine or one guest.")
+
+
+class DNSName(models.Model):
+    """A DNS name pointing at a machine or guest."""
+
+    name = HostnameField(unique=True)
+    machine = models.ForeignKey(Machine, on_delete=models.CASCADE, null=True, blank=True, related_name="dns_names")
+    guest = models.ForeignKey(Guest, on_delete=models.CASCADE, null=True, blank=True, related_name="dns_names")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "DNS name"
+        constraints = [
+            models.CheckConstraint(condition=_exactly_one_of("machine", "guest"), name="dnsname_one_owner"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        if bool(self.machine_id) == bool(self.guest_id):
+            raise ValidationError("A DNS name points at exactly one machine or one guest.")
+
+
+class HostedService(models.Model):
+    """A site or service a guest serves: what its owner and the public notice when it is down."""
+
+    guest = models.ForeignKey(Guest, on_delete=models.CASCADE, related_name="services")
+    name = models.CharField(max_length=150)
+    url = models.URLField(blank=True)
+    owner = models.ForeignKey(
+        Organization,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="services",
+        help_text="Leave empty when it is the guest's owner.",
+    )
+    is_public = models.BooleanField(default=False, help_text="Listed on the public status page.")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["guest", "name"], name="hostedservice_unique_per_guest"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class SoftwareVersion(models.Model):
+    """A version a restore depends on (PostgreSQL 8.3, duplicity 0.6): write it down before you need it."""
+
+    guest = models.ForeignKey(Guest, on_delete=models.CASCADE, related_name="software")
+    name = models.CharField(max_length=100)
+    version = models.CharField(max_length=50)
+    notes = models.CharField(max_length=200, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["guest", "name"], name="softwareversion_unique_per_guest"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} {self.version}"
+
+
+class PowerController(models.Model):
+    """A switched PDU or a BMC that can turn machines off and on."""
+
+    class Driver(models.TextChoices):
+        APC_SNMP = "apc_snmp", "APC PDU (SNMP)"
+        IPMI = "ipmi", "IPMI BMC"
+        REDFISH = "redfish", "Redfish BMC"
+        MANUAL = "manual", "Manual (someone on site)"
+
+    class SNMPVersion(models.TextChoices):
+        V1 = "1", "v1"
+        V2C = "2c", "v2c"
+        V3 = "3", "v3"
+
+    name = models.CharField(max_length=100, unique=True)
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="power_controllers")
+    driver = models.CharField(max_length=20, choices=Driver.choices)
+    host = models.CharField(max_length=253, blank=True, help_text="IP address or hostname the controller answers on.")
+    port = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(65535)],
+        help_text="Leave empty for the protocol's default (SNMP 161, IPMI 623, HTTPS 443).",
+    )
+    snmp_version = models.CharField(max_length=2, choices=SNMPVersion.choices, blank=True)
+    username = models.CharField(max_length=100, blank=True, help_text="BMC user or SNMPv3 user.")
+    secret = EncryptedSecretField(
+        help_text="Password, or the SNMP community for v1/v2c. Stored encrypted; never shown again."
+    )
+    verify_tls = models.BooleanField(
+        "verify TLS certificate",
+        default=True,
+        help_text="Turn off only for a BMC with a self-signed certificate on a management network.",
+    )
+    notes = models.TextField(blank=True)
+
+    history = HistoricalRecords(excluded_fields=["secret"])
+
+    class Meta:
+        ordering = ["site", "name"]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        errors = {}
+        if self.driver != self.Driver.MANUAL and not self.host:
+            errors["host"] = "A remote power controller needs the address it answers on."
+        if self.host:
+            try:
+                validate_ipv46_address(self.host)
+            except ValidationError:
+                try:
+                    validate_hostname(self.host)
+                except ValidationError:
+                    errors["host"] = f"“{self.host}” is neither an IP address nor a hostname."
+        if self.driver == self.Driver.APC_SNMP and not self.snmp_version:
+            errors["snmp_version"] = "Choose the SNMP version the PDU speaks."
+        if self.driver != self.Driver.APC_SNMP and self.snmp_version:
+            errors["snmp_version"] = "Only SNMP PDUs have an SNMP version."
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def has_secret(self):
+        return bool(self.secret)
+
+
+class PowerOutlet(models.Model):
+    """Outlet N of a PDU (or the single power switch of a BMC) and the machine it feeds."""
+
+    controller = models.ForeignKey(PowerController, on_delete=models.CASCADE, related_name="outlets")
+    number = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    machine = models.ForeignKey(Machine, on_delete=models.SET_NULL, null=True, blank=True, related_name="outlets")
+    label = models.CharField(max_length=100, blank=True, help_text="What is written on the cable, e.g. PSU A")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["controller", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["controller", "number"], name="poweroutlet_one_number_per_controller"),
+            models.CheckConstraint(condition=models.Q(number__gte=1), name="poweroutlet_number_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.controller} outlet {self.number}"
+
+
+class BackupState(models.TextChoices):
+    """The verdict of the latest backup check; "could not check" is never ok."""
+
+    UNKNOWN = "unknown", "Not checked yet"
+    OK = "ok", "OK"
+    STALE = "stale", "Stale"
+    UNENCRYPTED = "unencrypted", "Unencrypted"
+    SHRUNK = "shrunk", "Shrunk"
+    FAILED = "failed", "Failed"
+    ERROR = "error", "Could not check"
+
+    @property
+    def colour(self):
+        return {"ok": "green", "unknown": "grey"}.get(self.value, "red")
+
+
+class BackupTarget(models.Model):
+    """Where a backup lands (an S3 prefix) or a job that reports in (a heartbeat)."""
+
+    class Kind(models.TextChoices):
+        S3 = "s3", "S3 bucket"
+        HEARTBEAT = "heartbeat", "Heartbeat URL"
+
+    name = models.CharField(max_length=150, unique=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    machine = models.ForeignKey(Machine, on_delete=models.CASCADE, null=True, blank=True, related_name="backup_targets")
+    guest = models.ForeignKey(Guest, on_delete=models.CASCADE, null=True, blank=True, related_name="backup_targets")
+    expected_interval = models.DurationField(
+        default=timedelta(days=1), help_text="How often a new backup should appear, e.g. 1 00:00:00 for daily."
+    )
+    grace = models.DurationField(default=timedelta(hours=2), help_text="How late it may be before it is stale.")
+    encryption_required = models.BooleanField(default=True)
+    min_size_bytes = models.PositiveBigIntegerField(default=1, help_text="A backup smaller than this is a failure.")
+    endpoint_url = models.URLField(blank=True, help_text="S3 API endpoint; empty for AWS.")
+    region = models.CharField(max_length=50, blank=True)
+    bucket = models.CharField(max_length=63, blank=True)
+    prefix = models.CharField(max_length=500, blank=True)
+    access_key_id = models.CharField(max_length=128, blank=True)
+    secret_access_key = EncryptedSecretField(help_text="Stored encrypted; never shown again.")
+    heartbeat_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    state = models.CharField(max_length=20, choices=BackupState.choices, default=BackupState.UNKNOWN)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    last_exercised_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a restore from this backup was last tried."
+    )
+    notes = models.TextField(blank=True)
+
+    history = HistoricalRecords(excluded_fields=["secret_access_key"])
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=_exactly_one_of("machine", "guest"), name="backuptarget_one_subject"),
+            models.CheckConstraint(
+                condition=~models.Q(kind="s3") | ~models.Q(bucket=""), name="backuptarget_s3_has_bucket"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        errors = {}
+        if bool(self.machine_id) == bool(self.guest_id):
+            errors["guest"] = "A backup target protects exactly one machine or one guest."
+        if self.kind == self.Kind.S3 and not self.bucket:
+            errors["bucket"] = "An S3 target needs a bucket."
+        if self.expected_interval is not None and self.expected_interval <= timedelta(0):
+            errors["expected_interval"] = "The interval must be longer than zero."
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def subject(self):
+        return self.guest or self.machine
+
+
+class Runbook(models.Model):
+    """Markdown instructions attached to a machine, guest or site. Every edit is kept."""
+
+    title = models.CharField(max_length=200)
+    machine = models.ForeignKey(Machine, on_delete=models.CASCADE, null=True, blank=True, related_name="runbooks")
+    guest = models.ForeignKey(Guest, on_delete=models.CASCADE, null=True, blank=True, related_name="runbooks")
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, null=True, blank=True, related_name="runbooks")
+    body = models.TextField(help_text="Markdown. Steps someone who never touched this machine can follow.")
+    last_exercised_at = models.DateTimeField(null=True, blank=True)
+    last_exercised_note = models.CharField(max_length=300, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    # Each historical row is a version: who, when and the full text.
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["title"]
+        constraints = [
+            models.CheckConstraint(condition=_exactly_one_of("machine", "guest", "site"), name="runbook_one_subject"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def clean(self):
+        if sum(bool(x) for x in (self.machine_id, self.guest_id, self.site_id)) != 1:
+            raise ValidationError("Attach the runbook to exactly one machine, guest or site.")
+
+    @property
+    def subject(self):
+        return self.machine or self.guest or self.site
+
+
+class Monitor(models.Model):
+    """An uptime check of a machine or guest."""
+
+    class Kind(models.TextChoices):
+        PING = "ping", "Ping"
+        TCP = "tcp", "TCP port"
+        HTTP = "http", "HTTP(S) URL"
+
+    class State(models.TextChoices):
+        UNKNOWN = "unknown", "Unknown"
+        UP = "up", "Up"
+        DOWN = "down", "Down"
+
+        @property
+        def colour(self):
+            return {"unknown": "grey", "up": "green", "down": "red"}[self.value]
+
+    machine = models.ForeignKey(Machine, on_delete=models.CASCADE, null=True, blank=True, related_name="monitors")
+    guest = models.ForeignKey(Guest, on_delete=models.CASCADE, null=True, blank=True, related_name="monitors")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    target = models.CharField(max_length=500, help_text="Host or IP for ping/TCP, full URL for HTTP.")
+    port = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(65535)]
+    )
+    interval = models.DurationField(default=timedelta(minutes=1))
+    timeout = models.DurationField(default=timedelta(seconds=5))
+    is_enabled = models.BooleanField(default=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.UNKNOWN)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    state_changed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["target"]
+        constraints = [
+            models.CheckConstraint(condition=_exactly_one_of("machine", "guest"), name="monitor_one_subject"),
+            models.CheckConstraint(
+                condition=~models.Q(kind="tcp") | models.Q(port__isnull=False), name="monitor_tcp_has_port"
+            ),
+        ]
+        indexes = [models.Index(fields=["is_enabled", "state"])]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.target}"
+
+    def clean(self):
+        errors = {}
+        if bool(self.machine_id) == bool(self.guest_id):
+            errors["guest"] = "A monitor watches exactly one machine or one guest."
+        if self.kind == self.Kind.TCP and not self.port:
+            errors["port"] = "A TCP check needs a port."
+        if self.kind == self.Kind.HTTP and not self.target.startswith(("http://", "https://")):
+            errors["target"] = "An HTTP check needs a full URL starting with http:// or https://."
+        if self.interval is not None and self.interval < timedelta(seconds=10):
+            errors["interval"] = "Check at most every 10 seconds."
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def subject(self):
+        return self.guest or self.machine

@@ -1,0 +1,76 @@
+"""Configuration comes from the environment; mistakes stop the process with a clear message."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PRODUCTION = {
+    "DEBUG": "false",
+    "SECRET_KEY": "x" * 30 + "production-secret-key-for-the-check-only",
+    "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+    "ALLOWED_HOSTS": "switchboard.example.org",
+}
+
+
+def run_manage(*args, env=None, tmp_path):
+    environment = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "REDIS_URL", "DATABASE_URL")}
+    environment.update(SWITCHBOARD_VAR_DIR=str(tmp_path), **(env or {}))
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60
+    )
+
+
+def settings_seen(tmp_path, env, *names):
+    code = (
+        "from django.conf import settings; import json; "
+        f"print(json.dumps({{n: str(getattr(settings, n)) for n in {names!r}}}))"
+    )
+    result = run_manage("shell", "-c", code, env=env, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_a_production_configuration_passes_the_deploy_check(tmp_path):
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_a_malformed_boolean_stops_the_process_with_its_name(tmp_path):
+    result = run_manage("check", env={**PRODUCTION, "DEBUG": "maybe"}, tmp_path=tmp_path)
+    assert result.returncode != 0
+    assert "DEBUG must be true or false, not 'maybe'" in result.stderr
+
+
+def test_a_malformed_encryption_key_stops_the_process_and_says_how_to_make_one(tmp_path):
+    result = run_manage("check", env={**PRODUCTION, "FIELD_ENCRYPTION_KEY": "hunter2"}, tmp_path=tmp_path)
+    assert result.returncode != 0
+    assert "FIELD_ENCRYPTION_KEY must be one or more comma-separated Fernet keys" in result.stderr
+    assert "hunter2" not in result.stderr
+
+
+def test_with_nothing_configured_keys_are_made_once_and_kept(tmp_path):
+    first = settings_seen(tmp_path, {}, "SECRET_KEY", "FIELD_ENCRYPTION_KEY")
+    second = settings_seen(tmp_path, {}, "SECRET_KEY", "FIELD_ENCRYPTION_KEY")
+    assert first == second
+    assert oct((tmp_path / "secret_key").stat().st_mode & 0o777) == "0o600"
+
+
+def test_without_redis_the_demo_uses_sqlite_and_the_filesystem_broker(tmp_path):
+    seen = settings_seen(tmp_path, {}, "CELERY_BROKER_URL", "DATABASES")
+    assert seen["CELERY_BROKER_URL"] == "filesystem://"
+    assert "sqlite3" in seen["DATABASES"]
+
+
+def test_with_redis_and_postgres_configured_both_are_used(tmp_path):
+    env = {"REDIS_URL": "redis://127.0.0.1:6379/3", "DATABASE_URL": "postgres://sb@127.0.0.1:5432/sb"}
+    seen = settings_seen(tmp_path, env, "CELERY_BROKER_URL", "CACHES", "DATABASES")
+    assert seen["CELERY_BROKER_URL"] == "redis://127.0.0.1:6379/3"
+    assert "RedisCache" in seen["CACHES"]
+    assert "postgresql" in seen["DATABASES"]

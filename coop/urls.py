@@ -1,3 +1,5 @@
+"""Every URL of Switchboard, grouped by object. Grep here to find a page's view."""
+
 from django.contrib import admin
 from django.urls import path
 

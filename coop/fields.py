@@ -53,7 +53,8 @@ class EncryptedSecretField(models.TextField):
     def formfield(self, **kwargs):
         from .forms import SecretFormField
 
-        return super().formfield(**{"form_class": SecretFormField, **kwargs})
+        # TextField would hand the form field a Textarea: keep the password box.
+        return super().formfield(**{**kwargs, "form_class": SecretFormField, "widget": SecretFormField.widget})
 
 
 class HostnameField(models.CharField):

@@ -27,3 +27,7 @@ class SecretFormField(forms.CharField):
     def to_python(self, value):
         value = super().to_python(value)
         return value or None
+
+    def has_changed(self, initial, data):
+        # The box is always empty, so only typing something is a change.
+        return bool(data)

@@ -1,12 +1,16 @@
 """The co-op directory: sites, organisations, people, how to reach them, who can
 get into which building, and the contracts that keep the lights on."""
 
+import secrets
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.core.mail import send_mail
+from django.db import models, transaction
 from django.db.models.functions import Lower
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
@@ -255,3 +259,157 @@ class Contract(models.Model):
         """True when the end date falls within the warning window (or has passed)."""
         days = self.days_left(today)
         return days is not None and days <= max(settings.CONTRACT_WARNING_DAYS, self.notice_days)
+
+
+def _new_invitation_token():
+    return secrets.token_urlsafe(32)
+
+
+def _invitation_expiry():
+    return timezone.now() + timedelta(days=settings.INVITATION_VALID_DAYS)
+
+
+class Invitation(models.Model):
+    """An admin's invitation for one email address to sign up with a role; the only way in."""
+
+    class Role(models.TextChoices):
+        MEMBER = "member", "Member"
+        OPERATOR = "operator", "Operator"
+
+        @property
+        def group_name(self):
+            from .access import MEMBERS, OPERATORS
+
+            return {"member": MEMBERS, "operator": OPERATORS}[self.value]
+
+    class State(models.TextChoices):
+        OPEN = "open", "Waiting for sign-up"
+        ACCEPTED = "accepted", "Accepted"
+        EXPIRED = "expired", "Expired"
+
+        @property
+        def colour(self):
+            return {"open": "blue", "accepted": "green", "expired": "grey"}[self.value]
+
+    class NotValid(Exception):
+        """Raised by accept() when the invitation was used or expired meanwhile."""
+
+    email = models.EmailField(help_text="Where the link goes. The new account logs in with this address.")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    person = models.ForeignKey(
+        Person,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="invitations",
+        help_text="Their entry in the directory, if they have one. Left empty, one is made at sign-up.",
+    )
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    token = models.CharField(max_length=64, unique=True, default=_new_invitation_token, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField(
+        default=_invitation_expiry, help_text="The link stops working then. Sending it again restarts the clock."
+    )
+    sent_at = models.DateTimeField(null=True, blank=True, editable=False, help_text="When the link was last emailed.")
+    accepted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="accepted_invitations",
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.email} as {self.get_role_display().lower()}"
+
+    def clean(self):
+        if (
+            self.person_id
+            and self.person.user_id
+            and (self.person.user.email or "").lower() != (self.email or "").lower()
+        ):
+            raise ValidationError({"person": "This person already has a login with another address."})
+
+    def link(self):
+        """The absolute URL of the invitation link, as emailed (built from SITE_URL)."""
+        return settings.SITE_URL + reverse("invitation", args=[self.token])
+
+    def state(self, now=None):
+        """Open, accepted or expired."""
+        if self.accepted_at is not None:
+            return self.State.ACCEPTED
+        if self.expires_at <= (now or timezone.now()):
+            return self.State.EXPIRED
+        return self.State.OPEN
+
+    def is_valid(self, now=None):
+        """True while the link can still be used to sign up: not accepted and not expired."""
+        return self.state(now) == self.State.OPEN
+
+    def send(self, now=None):
+        """Email the link to the invited address and restart its validity period; used by the admin."""
+        if self.accepted_at is not None:
+            raise self.NotValid(f"The invitation for {self.email} was already accepted.")
+        now = now or timezone.now()
+        expires_at = now + timedelta(days=settings.INVITATION_VALID_DAYS)
+        context = {"invitation": self, "link": self.link(), "expires_at": expires_at, "site_url": settings.SITE_URL}
+        send_mail(
+            subject=render_to_string("invitations/email_subject.txt", context).strip(),
+            message=render_to_string("invitations/email.txt", context),
+            from_email=None,
+            recipient_list=[self.email],
+        )
+        # Saved only once the mail went out, so the row never claims a send that failed.
+        self.expires_at, self.sent_at = expires_at, now
+        self.save(update_fields=["expires_at", "sent_at"])
+
+    @transaction.atomic
+    def accept(self, user, name=""):
+        """Mark the invitation used by `user`, add them to the role's group and link their Person; at sign-up."""
+        now = timezone.now()
+        # Conditional UPDATE: of two sign-ups racing on one link, exactly one wins.
+        claimed = Invitation.objects.filter(pk=self.pk, accepted_at__isnull=True, expires_at__gt=now).update(
+            accepted_at=now, accepted_by=user
+        )
+        if not claimed:
+            raise self.NotValid(f"The invitation for {self.email} was already used or has expired.")
+        self.accepted_at, self.accepted_by = now, user
+        group, _ = Group.objects.get_or_create(name=self.Role(self.role).group_name)
+        user.groups.add(group)
+        self._link_person(user, name, now)
+
+    def _link_person(self, user, name, now):
+        person = Person.objects.filter(user=user).first()
+        if person is None and self.person_id and self.person.user_id is None:
+            person = self.person
+        if person is None:
+            # A directory entry made before they had a login, found by its email address.
+            matches = list(
+                Person.objects.filter(
+                    user__isnull=True,
+                    contact_methods__kind=ContactMethod.Kind.EMAIL,
+                    contact_methods__value__iexact=self.email,
+                ).distinct()[:2]
+            )
+            person = matches[0] if len(matches) == 1 else None
+        if person is None:
+            person = Person.objects.create(
+                name=name or user.get_full_name() or self.email.split("@")[0],
+                is_volunteer=self.role == self.Role.OPERATOR,
+            )
+        if person.user_id is None:
+            person.user = user
+            person.save(update_fields=["user"])
+        # The invitation reached them there: that is a verified email contact.
+        method = person.contact_methods.filter(kind=ContactMethod.Kind.EMAIL, value__iexact=self.email).first()
+        if method is None:
+            method = ContactMethod(person=person, kind=ContactMethod.Kind.EMAIL, value=self.email.lower(), priority=1)
+        method.verified_at = now
+        method.save()

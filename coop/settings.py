@@ -174,13 +174,16 @@ else:
     }
     _queue = VAR_DIR / "celery" / "queue"
     _processed = VAR_DIR / "celery" / "processed"
-    for _folder in (_queue, _processed):
+    _control = VAR_DIR / "celery" / "control"
+    for _folder in (_queue, _processed, _control):
         _folder.mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue),
         "data_folder_out": str(_queue),
         "processed_folder": str(_processed),
+        # Broadcasts (celery inspect, revoke); kombu's default is ./control.
+        "control_folder": str(_control),
         "store_processed": False,
         "polling_interval": 0.1,
     }
@@ -258,3 +261,37 @@ LOGGING = {
 CONTACT_VERIFICATION_MAX_AGE_DAYS = env_int("CONTACT_VERIFICATION_MAX_AGE_DAYS", 180)
 # Contracts ending within this many days are flagged.
 CONTRACT_WARNING_DAYS = env_int("CONTRACT_WARNING_DAYS", 60)
+
+# --- Login: django-allauth, invite-only, TOTP MFA ----------------------------------------
+# Email + password; sign-up only through an invitation link (coop.adapters), and
+# the invitation proves the address, so invited people are never asked to verify
+# it. Addresses added any other way must be verified by email before they count.
+INSTALLED_APPS += ["allauth", "allauth.account", "allauth.mfa"]
+MIDDLEWARE.append("allauth.account.middleware.AccountMiddleware")
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "/"
+ACCOUNT_ADAPTER = "coop.adapters.AccountAdapter"
+ACCOUNT_FORMS = {"signup": "coop.adapters.InvitationSignupForm"}
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Switchboard] "
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = SITE_URL.split(":", 1)[0]
+# TOTP with recovery codes; no "trust this browser": every login asks for a code.
+MFA_ADAPTER = "coop.adapters.MFAAdapter"
+MFA_FORMS = {
+    "authenticate": "coop.adapters.AuthenticateForm",
+    "reauthenticate": "coop.adapters.ReauthenticateForm",
+    "activate_totp": "coop.adapters.ActivateTOTPForm",
+}
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Switchboard"
+# One 30 s step either side: phones' clocks drift, and a volunteer in an outage should not retype.
+MFA_TOTP_TOLERANCE = 1
+# Days an invitation link works after it was (last) sent.
+INVITATION_VALID_DAYS = env_int("INVITATION_VALID_DAYS", 7)

@@ -4,10 +4,13 @@ how to power them, how they are backed up and watched, and how to rebuild them."
 import uuid
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, validate_ipv46_address
 from django.db import models
+from django.db.models import Exists, OuterRef
 from django.urls import reverse
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from coop.fields import EncryptedSecretField, HostnameField
@@ -26,6 +29,35 @@ class Lifecycle(models.TextChoices):
     @property
     def colour(self):
         return {"planned": "blue", "active": "green", "decommissioning": "amber", "decommissioned": "grey"}[self.value]
+
+
+class MonitoredQuerySet(models.QuerySet):
+    """Machines or guests, able to carry their monitors' verdict without a query per row."""
+
+    def with_monitor_state(self):
+        """Annotate `monitor_down` and `monitor_up` (read by `monitor_state`) in the same query."""
+        monitors = Monitor.objects.filter(is_enabled=True, **{self.model._meta.model_name: OuterRef("pk")})
+        return self.annotate(
+            monitor_down=Exists(monitors.filter(state=Monitor.State.DOWN)),
+            monitor_up=Exists(monitors.filter(state=Monitor.State.UP)),
+        )
+
+
+def _monitor_verdict(subject):
+    """Down if any enabled monitor says down, up if one says up, else unknown."""
+    if hasattr(subject, "monitor_down"):
+        down, up = subject.monitor_down, subject.monitor_up
+    else:
+        states = {monitor.state for monitor in subject.monitors.all() if monitor.is_enabled}
+        down, up = Monitor.State.DOWN in states, Monitor.State.UP in states
+    if down:
+        return Monitor.State.DOWN
+    return Monitor.State.UP if up else Monitor.State.UNKNOWN
+
+
+def _how_many_set(instance, *relations):
+    """How many of the named relations are set, counting a parent not saved yet (admin inlines)."""
+    return sum(getattr(instance, name) is not None for name in relations)
 
 
 def _exactly_one_of(*fields):
@@ -92,8 +124,12 @@ class Machine(models.Model):
 
     history = HistoricalRecords(m2m_fields=[admins])
 
+    objects = MonitoredQuerySet.as_manager()
+
     class Meta:
         ordering = ["hostname"]
+        # Search looks machines up by their out-of-band address too.
+        indexes = [models.Index(fields=["management_address"], name="machine_mgmt_address_idx")]
         constraints = [
             models.CheckConstraint(
                 condition=~models.Q(lifecycle__in=["decommissioning", "decommissioned"])
@@ -115,6 +151,11 @@ class Machine(models.Model):
     @property
     def is_hypervisor(self):
         return self.hypervisor != self.Hypervisor.NONE
+
+    @property
+    def monitor_state(self):
+        """The machine's uptime verdict (a Monitor.State) for badges and the dashboard."""
+        return _monitor_verdict(self)
 
 
 class Guest(models.Model):
@@ -142,6 +183,8 @@ class Guest(models.Model):
 
     history = HistoricalRecords(m2m_fields=[contacts])
 
+    objects = MonitoredQuerySet.as_manager()
+
     class Meta:
         ordering = ["name"]
 
@@ -150,6 +193,11 @@ class Guest(models.Model):
 
     def get_absolute_url(self):
         return reverse("admin:hosts_guest_change", args=[self.pk])
+
+    @property
+    def monitor_state(self):
+        """The guest's own uptime verdict (a Monitor.State); its host may still be down."""
+        return _monitor_verdict(self)
 
 
 class IPAddress(models.Model):
@@ -174,7 +222,7 @@ class IPAddress(models.Model):
         return self.address
 
     def clean(self):
-        if bool(self.machine_id) == bool(self.guest_id):
+        if _how_many_set(self, "machine", "guest") != 1:
             raise ValidationError("An IP address belongs to exactly one machine or one guest.")
 
 
@@ -198,8 +246,19 @@ class DNSName(models.Model):
         return self.name
 
     def clean(self):
-        if bool(self.machine_id) == bool(self.guest_id):
+        if _how_many_set(self, "machine", "guest") != 1:
             raise ValidationError("A DNS name points at exactly one machine or one guest.")
+
+
+class HostedServiceQuerySet(models.QuerySet):
+    def with_monitor_state(self):
+        """Annotate the guest's and its host's verdicts (read by `monitor_state`) in the same query."""
+        enabled = Monitor.objects.filter(is_enabled=True)
+        return self.annotate(
+            guest_down=Exists(enabled.filter(guest=OuterRef("guest"), state=Monitor.State.DOWN)),
+            guest_up=Exists(enabled.filter(guest=OuterRef("guest"), state=Monitor.State.UP)),
+            machine_down=Exists(enabled.filter(machine=OuterRef("guest__machine"), state=Monitor.State.DOWN)),
+        )
 
 
 class HostedService(models.Model):
@@ -220,14 +279,30 @@ class HostedService(models.Model):
 
     history = HistoricalRecords()
 
+    objects = HostedServiceQuerySet.as_manager()
+
     class Meta:
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(fields=["guest", "name"], name="hostedservice_unique_per_guest"),
         ]
+        indexes = [models.Index(fields=["is_public", "name"], name="hostedservice_public_idx")]
 
     def __str__(self):
         return self.name
+
+    @property
+    def monitor_state(self):
+        """Up or down as its users see it: down when its guest or the guest's host is down."""
+        if hasattr(self, "guest_down"):
+            down, up = self.guest_down or self.machine_down, self.guest_up
+        else:
+            guest_state = self.guest.monitor_state
+            down = Monitor.State.DOWN in (guest_state, self.guest.machine.monitor_state)
+            up = guest_state == Monitor.State.UP
+        if down:
+            return Monitor.State.DOWN
+        return Monitor.State.UP if up else Monitor.State.UNKNOWN
 
 
 class SoftwareVersion(models.Model):
@@ -390,6 +465,7 @@ class BackupTarget(models.Model):
 
     class Meta:
         ordering = ["name"]
+        indexes = [models.Index(fields=["state"], name="backuptarget_state_idx")]
         constraints = [
             models.CheckConstraint(condition=_exactly_one_of("machine", "guest"), name="backuptarget_one_subject"),
             models.CheckConstraint(
@@ -402,7 +478,7 @@ class BackupTarget(models.Model):
 
     def clean(self):
         errors = {}
-        if bool(self.machine_id) == bool(self.guest_id):
+        if _how_many_set(self, "machine", "guest") != 1:
             errors["guest"] = "A backup target protects exactly one machine or one guest."
         if self.kind == self.Kind.S3 and not self.bucket:
             errors["bucket"] = "An S3 target needs a bucket."
@@ -426,6 +502,9 @@ class Runbook(models.Model):
     body = models.TextField(help_text="Markdown. Steps someone who never touched this machine can follow.")
     last_exercised_at = models.DateTimeField(null=True, blank=True)
     last_exercised_note = models.CharField(max_length=300, blank=True)
+    last_exercised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     # Each historical row is a version: who, when and the full text.
@@ -441,12 +520,25 @@ class Runbook(models.Model):
         return self.title
 
     def clean(self):
-        if sum(bool(x) for x in (self.machine_id, self.guest_id, self.site_id)) != 1:
+        if _how_many_set(self, "machine", "guest", "site") != 1:
             raise ValidationError("Attach the runbook to exactly one machine, guest or site.")
 
     @property
     def subject(self):
         return self.machine or self.guest or self.site
+
+    def save_version(self, *, by, reason=""):
+        """Save the current text as a new version credited to `by` (the versions page lists them)."""
+        self._history_user = by
+        self._change_reason = reason[:100]  # django-simple-history's column is 100 characters
+        self.save()
+
+    def mark_exercised(self, *, by, note, when=None):
+        """Record that `by` followed this runbook for real or in a drill; kept as a version too."""
+        self.last_exercised_at = when or timezone.now()
+        self.last_exercised_note = note
+        self.last_exercised_by = by
+        self.save_version(by=by, reason=f"Exercised: {note}")
 
 
 class Monitor(models.Model):
@@ -495,7 +587,7 @@ class Monitor(models.Model):
 
     def clean(self):
         errors = {}
-        if bool(self.machine_id) == bool(self.guest_id):
+        if _how_many_set(self, "machine", "guest") != 1:
             errors["guest"] = "A monitor watches exactly one machine or one guest."
         if self.kind == self.Kind.TCP and not self.port:
             errors["port"] = "A TCP check needs a port."

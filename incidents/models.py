@@ -1,6 +1,7 @@
 """Incidents: what broke, who it hit, what was done, in order, and what is left to do."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Q
 from django.urls import reverse
@@ -69,6 +70,17 @@ class Incident(models.Model):
     def get_absolute_url(self):
         return reverse("admin:incidents_incident_change", args=[self.pk])
 
+    def clean(self):
+        errors = {}
+        if self.status == self.Status.RESOLVED and not self.resolved_at:
+            errors["resolved_at"] = "Give the time it was resolved."
+        if self.status != self.Status.RESOLVED and self.resolved_at:
+            errors["status"] = "An incident with a resolved time must have the status Resolved."
+        if self.resolved_at and self.started_at and self.resolved_at < self.started_at:
+            errors["resolved_at"] = "An incident cannot be resolved before it started."
+        if errors:
+            raise ValidationError(errors)
+
     @property
     def is_open(self):
         return self.status != self.Status.RESOLVED
@@ -97,7 +109,7 @@ class Incident(models.Model):
     @transaction.atomic
     def resolve(self, *, by=None, note="", at=None):
         """Mark the incident resolved now and record that on its timeline."""
-        when = at or timezone.now()
+        when = max(at or timezone.now(), self.started_at)
         self.status = self.Status.RESOLVED
         self.resolved_at = when
         self.save(update_fields=["status", "resolved_at"])

@@ -6,8 +6,16 @@ service or peer into a failure instead of a skip.
 """
 
 import os
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import pytest
+from kombu.utils.url import maybe_sanitize_url
 
 REQUIRE_SERVICES = os.environ.get("SWITCHBOARD_REQUIRE_SERVICES") == "1"
 
@@ -24,6 +32,8 @@ def _plain_http_settings(settings):
     # Production defaults redirect to HTTPS and use hashed static names; the
     # test client speaks plain HTTP and nobody ran collectstatic.
     settings.SECURE_SSL_REDIRECT = False
+    # Hashing real passwords costs about a second per user; tests log many in.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -42,3 +52,116 @@ def admin_user(django_user_model):
 def admin_client(client, admin_user):
     client.force_login(admin_user)
     return client
+
+
+# --- A real Celery worker -------------------------------------------------------------------
+# Most tests call tasks as functions; the few marked `worker` send them through Redis to a real
+# `celery -A coop worker` process, started once per test session (a worker takes ~3.5 s to start).
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+WORKER_READY_TIMEOUT = 20
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
+    # A worker is another process: it cannot open SQLite's default in-memory test database, so
+    # on SQLite each test session (each xdist worker) gets a test database file of its own.
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        database.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("db") / "test.sqlite3")
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    """The broker the worker tests use: REDIS_URL, which must answer a PING."""
+    import redis
+
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        service_missing("REDIS_URL is not set: the real-worker tests need Redis")
+    try:
+        redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        service_missing(f"Redis at {maybe_sanitize_url(url)} does not answer: {exc}")
+    return url
+
+
+def unique_queue(purpose):
+    """A queue name no other test session or xdist worker uses, so none steals another's tasks."""
+    return f"switchboard-test-{purpose}-{uuid.uuid4().hex[:12]}"
+
+
+def delete_queue(queue):
+    """Delete a test queue, its messages and its binding from the broker, so they do not pile up."""
+    from kombu import Exchange, Queue
+
+    from coop.celery import app
+
+    with app.connection_for_write() as conn:
+        # Shaped as Celery makes a queue named on apply_async; declared so that delete() knows its binding.
+        bound = Queue(queue, Exchange(queue), routing_key=queue)(conn.default_channel)
+        bound.declare()
+        bound.delete()
+
+
+def _test_database_url():
+    """A DATABASE_URL for the test database this session uses (its name is known only after setup)."""
+    from django.db import connection
+
+    name = connection.settings_dict["NAME"]
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{name}"
+    configured = urlsplit(os.environ["DATABASE_URL"])
+    return urlunsplit(configured._replace(path="/" + quote(name)))
+
+
+@dataclass
+class CeleryWorker:
+    pid: int
+    queue: str
+    nodename: str
+    log: Path
+
+
+@pytest.fixture(scope="session")
+def celery_worker(redis_url, django_db_setup, tmp_path_factory):
+    """A `celery -A coop worker` process on Redis, using this session's test database and its own queue.
+
+    Tests that write rows the worker must read, or read what it writes, need
+    `@pytest.mark.django_db(transaction=True)`: the worker sees committed data only.
+    """
+    from coop.celery import app
+
+    queue = unique_queue("worker")
+    nodename = f"{queue}@pytest"
+    log = tmp_path_factory.mktemp("celery") / "worker.log"
+    env = {
+        **os.environ,
+        "DATABASE_URL": _test_database_url(),
+        "REDIS_URL": redis_url,
+        "C_FORCE_ROOT": "1",  # CI runs as root, which Celery refuses without this
+        "PYTHONUNBUFFERED": "1",
+    }
+    command = [sys.executable, "-m", "celery", "-A", "coop", "worker", "--pool=solo", "--loglevel=INFO"]
+    command += ["--queues", queue, "--hostname", nodename, "--without-mingle", "--without-gossip"]
+    with log.open("wb") as log_file:
+        process = subprocess.Popen(command, cwd=PROJECT_DIR, env=env, stdout=log_file, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + WORKER_READY_TIMEOUT
+        while not app.control.ping(destination=[nodename], timeout=0.5):
+            if process.poll() is not None:
+                pytest.fail(f"celery worker exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"celery worker not ready after {WORKER_READY_TIMEOUT} s:\n{log.read_text()[-3000:]}")
+        yield CeleryWorker(pid=process.pid, queue=queue, nodename=nodename, log=log)
+    finally:
+        # Stopped before django_db_setup drops the test database, which it must not be using.
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        delete_queue(queue)

@@ -9,7 +9,7 @@ from io import StringIO
 import pytest
 from django.apps import apps
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
@@ -27,8 +27,9 @@ WIKI = "wiki1.foghorn.example.net"
 
 
 @pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+def _demo_machine(settings):
+    # The demo is for a laptop: `make run` sets DEBUG=true.
+    settings.DEBUG = True
 
 
 def seed_demo():
@@ -194,8 +195,10 @@ def test_demo_rows_are_recorded_in_history_as_made_by_seed_demo():
 
 def test_the_demo_login_works_and_belongs_to_a_volunteer(client):
     out = seed_demo()
-    assert "demo / switchboard-demo" in out
-    assert client.login(username="demo", password="switchboard-demo")
+    assert "demo@example.org / switchboard-demo" in out
+    response = client.post("/accounts/login/", {"login": "demo@example.org", "password": "switchboard-demo"})
+    assert response.status_code == 302
+    assert client.get("/").status_code == 200
     user = get_user_model().objects.get(username="demo")
     assert user.is_superuser and user.email == "demo@example.org"
     assert user.person.is_volunteer
@@ -259,3 +262,11 @@ def test_an_existing_coop_is_left_untouched(admin_user):
     assert not Person.objects.filter(user=admin_user).exists()
     assert Site.objects.count() == 1 + 2
     assert Organization.objects.count() == 1 + 6
+
+
+def test_it_refuses_to_add_the_demo_login_to_a_real_installation(settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DEBUG is off"):
+        call_command("seed_demo", stdout=StringIO())
+    assert not get_user_model().objects.exists()
+    assert not Machine.objects.exists()

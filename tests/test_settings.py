@@ -19,7 +19,9 @@ PRODUCTION = {
 
 
 def run_manage(*args, env=None, tmp_path):
-    environment = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "REDIS_URL", "DATABASE_URL")}
+    # A clean environment, as an operator's shell would have (browser tests set DJANGO_ALLOW_ASYNC_UNSAFE).
+    inherited = ("DEBUG", "REDIS_URL", "DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    environment = {k: v for k, v in os.environ.items() if k not in inherited}
     environment.update(SWITCHBOARD_VAR_DIR=str(tmp_path), **(env or {}))
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60

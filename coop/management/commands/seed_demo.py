@@ -3,7 +3,7 @@
 import time
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from coop import demo
 
@@ -14,7 +14,19 @@ class Command(BaseCommand):
         "and the demo login. Creates only what is missing; never changes or deletes existing rows."
     )
 
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--even-without-debug",
+            action="store_true",
+            help="Seed although DEBUG is off. The demo login has a published password: never on a real co-op.",
+        )
+
     def handle(self, *args, **options):
+        if not settings.DEBUG and not options["even_without_debug"]:
+            raise CommandError(
+                "DEBUG is off, so this looks like a real installation: the demo adds a superuser with a "
+                "published password. Run it with DEBUG=true (make run does), or pass --even-without-debug."
+            )
         started = time.monotonic()
         seeder = demo.seed()
         elapsed = time.monotonic() - started
@@ -28,9 +40,7 @@ class Command(BaseCommand):
             self.style.SUCCESS(f"Demo co-op ready in {elapsed:.1f} s: {created} rows created, {present} already there.")
         )
         if seeder.user_created:
-            login = f"Log in at {settings.SITE_URL}/admin/ as {demo.DEMO_USERNAME} / {demo.DEMO_PASSWORD}"
+            login = f"Log in at {settings.SITE_URL}/ as {demo.DEMO_EMAIL} / {demo.DEMO_PASSWORD}"
         else:
-            login = (
-                f"Log in at {settings.SITE_URL}/admin/ as {demo.DEMO_USERNAME} (existing user: password left as it was)"
-            )
+            login = f"Log in at {settings.SITE_URL}/ as {demo.DEMO_EMAIL} (existing user: password left as it was)"
         self.stdout.write(login)

@@ -1,0 +1,70 @@
+# Switchboard: `make run` for the demo, `make test` for the suite. Needs only Python 3.11+.
+# Everything is installed into .venv; the demo keeps its database, keys and queue under var/.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+# Extra pytest arguments, e.g. `make test PYTEST_ARGS="-k worker -x"`.
+PYTEST_ARGS ?=
+
+# Re-run pip only when a requirements file changed since the last install.
+RUN_STAMP := $(VENV)/.installed-requirements
+TEST_STAMP := $(VENV)/.installed-requirements-test
+
+# Made by `manage.py seed_demo` (coop/demo.py).
+DEMO_LOGIN := demo@example.org / switchboard-demo
+# The demo: plain HTTP on localhost, and Celery allowed to run as root (it refuses otherwise).
+DEMO_ENV := DEBUG=true C_FORCE_ROOT=1 PATH="$(abspath $(BIN)):$$PATH"
+
+.PHONY: run test migrate lint format clean distclean venv
+
+run: $(RUN_STAMP) migrate
+	$(DEMO_ENV) $(BIN)/python manage.py seed_demo
+	@echo
+	@echo "  Switchboard is starting at http://127.0.0.1:$(PORT)/  (admin: http://127.0.0.1:$(PORT)/admin/)"
+	@echo "  Demo login: $(DEMO_LOGIN)"
+	@echo "  Web, Celery worker and Celery beat run together; Ctrl-C stops all three."
+	@echo
+	@# honcho exits 130 after Ctrl-C: that is the normal way to stop the demo.
+	$(DEMO_ENV) $(BIN)/honcho start -f Procfile.dev -p $(PORT) || [ $$? -eq 130 ]
+
+test: $(TEST_STAMP)
+	@# pytest exits 5 when it collected no tests; make treats that as the failure it is.
+	$(BIN)/pytest -n 2 --dist loadgroup -ra --durations=5 $(PYTEST_ARGS)
+
+migrate: $(RUN_STAMP)
+	$(BIN)/python manage.py migrate --noinput
+
+lint: $(TEST_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(TEST_STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+venv: $(RUN_STAMP)
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+		|| { echo "Switchboard needs Python 3.11 or newer; try: make PYTHON=python3.12"; exit 1; }
+	$(PYTHON) -m venv $(VENV) \
+		|| { echo "Could not create $(VENV) (on Debian/Ubuntu: apt-get install python3-venv)"; rm -rf $(VENV); exit 1; }
+
+$(RUN_STAMP): requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install --disable-pip-version-check --quiet -r requirements.txt
+	touch $@
+
+$(TEST_STAMP): requirements-test.txt requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install --disable-pip-version-check --quiet -r requirements-test.txt
+	touch $@
+
+# Generated files only; the demo database and its keys in var/ stay.
+clean:
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +
+	rm -rf .pytest_cache .ruff_cache .hypothesis staticfiles test-artifacts
+
+# Back to a fresh clone: also removes .venv and var/ (the demo database, its keys and queue).
+distclean: clean
+	rm -rf $(VENV) var

@@ -1,0 +1,60 @@
+"""Incident pages for members: the list, and one incident with its whole timeline."""
+
+from django.db.models import Count, Q
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from django.views.decorators.http import require_GET
+
+from coop.access import member_required
+from coop.pages import paginate, render_page
+from hosts.models import Guest
+
+from .models import Incident
+
+DETAIL_ROWS = 50
+TIMELINE_PAGE = 100
+
+
+def _get_incident(pk):
+    """The incident with this id, or 404."""
+    return get_object_or_404(Incident.objects.select_related("created_by"), pk=pk)
+
+
+@require_GET
+@member_required
+def incident_list(request: HttpRequest):
+    shown = request.GET.get("status", "open")
+    incidents = Incident.objects.annotate(
+        machine_count=Count("machines", distinct=True), guest_count=Count("guests", distinct=True)
+    ).order_by("-started_at", "-pk")
+    if shown == "open":
+        incidents = incidents.exclude(status=Incident.Status.RESOLVED)
+    elif shown == "resolved":
+        incidents = incidents.filter(status=Incident.Status.RESOLVED)
+    else:
+        shown = "all"
+    context = {"page": paginate(request, incidents), "shown": shown}
+    return render_page(request, "incidents/incident_list.html", context, partial="incidents/_incident_rows.html")
+
+
+@require_GET
+@member_required
+def incident_detail(request: HttpRequest, pk):
+    incident = _get_incident(pk)
+    affected_guests = (
+        Guest.objects.filter(Q(incidents=incident) | Q(machine__incidents=incident))
+        .distinct()
+        .with_monitor_state()
+        .select_related("machine", "owner")
+    )
+    timeline = incident.timeline.select_related("author").order_by("at", "pk")
+    context = {
+        "incident": incident,
+        "machines": incident.machines.with_monitor_state().select_related("site")[:DETAIL_ROWS],
+        "guests": affected_guests[:DETAIL_ROWS],
+        "guest_count": affected_guests.count(),
+        "owners": incident.affected_owners()[:DETAIL_ROWS],
+        "timeline": paginate(request, timeline, per_page=TIMELINE_PAGE),
+        "action_items": incident.action_items.select_related("owner"),
+    }
+    return render_page(request, "incidents/incident_detail.html", context, partial="incidents/_timeline.html")

@@ -1,0 +1,107 @@
+"""Who may open which page: every URL × {anonymous, outsider, member, operator, admin}.
+
+The cases are built from the URL resolver itself, so a new URL pattern without an entry
+in PAGES becomes a failing case. The admin (admin/) and allauth (accounts/) have their own
+tests. Anonymous visitors must never see a phone number or a private note.
+"""
+
+from dataclasses import dataclass, field
+
+import pytest
+from django.urls import URLResolver, get_resolver, reverse
+
+from .scene import GENE_PHONE, PRIVATE_NOTE, WIKI_IPV4, WIKI_IPV6, build_scene
+
+pytest_plugins = ["tests.cast"]
+
+ROLES = ["anonymous", "outsider", "member", "operator", "admin"]
+LOGIN = "login"  # redirected to the login page
+
+PRIVATE = {"anonymous": LOGIN, "outsider": 403, "member": 200, "operator": 200, "admin": 200}
+PUBLIC = dict.fromkeys(ROLES, 200)
+# A member's successful POST redirects back to the page.
+PRIVATE_POST = {**PRIVATE, "member": 302, "operator": 302, "admin": 302}
+
+
+@dataclass
+class Page:
+    path: object  # a function of the scene, returning the path to request
+    expect: dict
+    method: str = "get"
+    data: dict = field(default_factory=dict)
+
+
+PAGES = {
+    "dashboard": Page(lambda s: "/", PRIVATE),
+    "search": Page(lambda s: f"/search/?q={WIKI_IPV4}", PRIVATE),
+    "status": Page(lambda s: "/status/", PUBLIC),
+    "site_list": Page(lambda s: "/sites/", PRIVATE),
+    "site_detail": Page(lambda s: f"/sites/{s.site.slug}/", PRIVATE),
+    "person_list": Page(lambda s: "/people/", PRIVATE),
+    "person_detail": Page(lambda s: f"/people/{s.gene.pk}/", PRIVATE),
+    "organization_list": Page(lambda s: "/organizations/", PRIVATE),
+    "organization_detail": Page(lambda s: f"/organizations/{s.wiki_owner.slug}/", PRIVATE),
+    "machine_list": Page(lambda s: "/machines/", PRIVATE),
+    "machine_detail": Page(lambda s: f"/machines/{s.machine.hostname}/", PRIVATE),
+    "guest_list": Page(lambda s: "/guests/", PRIVATE),
+    "guest_detail": Page(lambda s: f"/guests/{s.wiki.name}/", PRIVATE),
+    "backup_list": Page(lambda s: "/backups/", PRIVATE),
+    "runbook_list": Page(lambda s: "/runbooks/", PRIVATE),
+    "runbook_new": Page(lambda s: f"/runbooks/new/?machine={s.machine.hostname}", PRIVATE),
+    "runbook_detail": Page(lambda s: f"/runbooks/{s.runbook.pk}/", PRIVATE),
+    "runbook_edit": Page(lambda s: f"/runbooks/{s.runbook.pk}/edit/", PRIVATE),
+    "runbook_exercised": Page(
+        lambda s: f"/runbooks/{s.runbook.pk}/exercised/", PRIVATE_POST, method="post", data={"note": "drill"}
+    ),
+    "runbook_versions": Page(lambda s: f"/runbooks/{s.runbook.pk}/versions/", PRIVATE),
+    "runbook_version": Page(
+        lambda s: f"/runbooks/{s.runbook.pk}/versions/{s.runbook.history.earliest().history_id}/", PRIVATE
+    ),
+    "incident_list": Page(lambda s: "/incidents/", PRIVATE),
+    "incident_detail": Page(lambda s: f"/incidents/{s.incident.pk}/", PRIVATE),
+    # The invitation link's own rules are in test_invitations.py; an unknown token is a 404 for everyone.
+    "invitation": Page(lambda s: "/invitations/no-such-token/", dict.fromkeys(ROLES, 404)),
+}
+
+OWN_TESTS = ("admin/", "accounts/")
+
+
+def url_names(patterns=None, prefix=""):
+    """The name (or, lacking one, the route) of every URL pattern outside admin/ and accounts/."""
+    for pattern in get_resolver().url_patterns if patterns is None else patterns:
+        route = prefix + str(pattern.pattern)
+        if route.startswith(OWN_TESTS):
+            continue
+        if isinstance(pattern, URLResolver):
+            yield from url_names(pattern.url_patterns, route)
+        else:
+            yield pattern.name or route
+
+
+def _cases():
+    names = sorted(set(url_names()) | set(PAGES))
+    return [pytest.param(name, role, id=f"{name}-{role}") for name in names for role in ROLES]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("name", "role"), _cases())
+def test_who_may_open_each_page(name, role, client, request):
+    assert name in PAGES, f"URL {name!r} has no entry in the access matrix (tests/test_access_matrix.py)"
+    assert name in set(url_names()), f"{name!r} is in the access matrix but no longer a URL"
+    page = PAGES[name]
+    scene = build_scene()
+    if role != "anonymous":
+        client.force_login(request.getfixturevalue(role))  # the cast in tests/cast.py
+
+    response = getattr(client, page.method)(page.path(scene), page.data)
+
+    expected = page.expect[role]
+    if expected == LOGIN:
+        assert response.status_code == 302
+        assert response.url.startswith(reverse("account_login"))
+    else:
+        assert response.status_code == expected
+    if role == "anonymous":
+        html = response.content.decode()
+        for secret in (GENE_PHONE, "555 01", PRIVATE_NOTE, WIKI_IPV4, WIKI_IPV6, "Gene Example", "gene@example.org"):
+            assert secret not in html, f"{secret!r} shown to an anonymous visitor on {name}"

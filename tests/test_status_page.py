@@ -1,0 +1,82 @@
+"""The public status page: which public services are up, and public incidents. No personal data."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from hosts.models import HostedService, Monitor
+from incidents.models import Incident
+
+from .scene import GENE_PHONE, PRIVATE_NOTE, WIKI_IPV4, WIKI_IPV6
+
+pytest_plugins = ["tests.cast"]
+pytestmark = pytest.mark.django_db
+
+
+def status_page(client):
+    response = client.get("/status/")
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_anyone_can_read_it_without_logging_in(client, scene):
+    html = status_page(client)
+    assert "LocalWiki" in html
+
+
+def test_a_public_service_on_a_down_host_shows_down(client, scene):
+    html = status_page(client)
+    line = html[html.index("<strong>LocalWiki</strong>") - 60 :]
+    assert '<span class="badge red">Down</span> <strong>LocalWiki</strong>' in line
+    assert "1 service down." in html
+
+
+def test_a_service_shows_up_when_its_guest_and_host_are_up(client, scene):
+    Monitor.objects.filter(machine=scene.machine).update(state=Monitor.State.UP)
+    Monitor.objects.filter(guest=scene.wiki).update(state=Monitor.State.UP)
+    html = status_page(client)
+    assert '<span class="badge green">Up</span> <strong>LocalWiki</strong>' in html
+    assert "All services are up." in html
+
+
+def test_unchecked_services_are_not_called_up(client, scene):
+    Monitor.objects.update(state=Monitor.State.UNKNOWN)
+    html = status_page(client)
+    assert "All services are up" not in html
+    assert "0 of 1 checked and up" in html
+
+
+def test_services_not_marked_public_are_not_listed(client, scene):
+    HostedService.objects.create(guest=scene.wiki, name="Internal admin panel", is_public=False)
+    assert "Internal admin panel" not in status_page(client)
+
+
+def test_public_incidents_show_only_their_public_timeline(client, scene):
+    html = status_page(client)
+    assert "dom0 down: wiki offline" in html
+    assert "The wiki is offline; we are working on it." in html
+    assert "Texted Gene" not in html
+
+
+def test_private_and_long_resolved_incidents_are_not_shown(client, scene):
+    Incident.objects.create(title="Secret maintenance", is_public=False)
+    old = timezone.now() - timedelta(days=30)
+    Incident.objects.create(
+        title="Old outage", is_public=True, started_at=old, status=Incident.Status.RESOLVED, resolved_at=old
+    )
+    html = status_page(client)
+    assert "Secret maintenance" not in html
+    assert "Old outage" not in html
+
+
+def test_no_personal_data_at_all(client, scene):
+    html = status_page(client)
+    for private in (GENE_PHONE, "tel:", "sms:", "mailto:", PRIVATE_NOTE, "Gene Example", WIKI_IPV4, WIKI_IPV6):
+        assert private not in html
+    assert "dom0.sfo.example.org" not in html  # internal hostnames stay internal too
+
+
+def test_a_logged_in_member_sees_the_same_public_page(member_client, scene):
+    html = status_page(member_client)
+    assert "Texted Gene" not in html and GENE_PHONE not in html

@@ -1,21 +1,19 @@
 """The inventory: physical machines, the guests they run, where they answer,
-how to power them, how they are backed up and watched, and how to rebuild them."""
+how they are watched, and how to rebuild them."""
 
-import uuid
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator, validate_ipv46_address
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from coop.fields import EncryptedSecretField, HostnameField
+from coop.fields import HostnameField
 from coop.models import Organization, Person, Site
-from coop.validators import validate_hostname
 
 
 class Lifecycle(models.TextChoices):
@@ -323,173 +321,6 @@ class SoftwareVersion(models.Model):
 
     def __str__(self):
         return f"{self.name} {self.version}"
-
-
-class PowerController(models.Model):
-    """A switched PDU or a BMC that can turn machines off and on."""
-
-    class Driver(models.TextChoices):
-        APC_SNMP = "apc_snmp", "APC PDU (SNMP)"
-        IPMI = "ipmi", "IPMI BMC"
-        REDFISH = "redfish", "Redfish BMC"
-        MANUAL = "manual", "Manual (someone on site)"
-
-    class SNMPVersion(models.TextChoices):
-        V1 = "1", "v1"
-        V2C = "2c", "v2c"
-        V3 = "3", "v3"
-
-    name = models.CharField(max_length=100, unique=True)
-    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="power_controllers")
-    driver = models.CharField(max_length=20, choices=Driver.choices)
-    host = models.CharField(max_length=253, blank=True, help_text="IP address or hostname the controller answers on.")
-    port = models.PositiveIntegerField(
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(1), MaxValueValidator(65535)],
-        help_text="Leave empty for the protocol's default (SNMP 161, IPMI 623, HTTPS 443).",
-    )
-    snmp_version = models.CharField(max_length=2, choices=SNMPVersion.choices, blank=True)
-    username = models.CharField(max_length=100, blank=True, help_text="BMC user or SNMPv3 user.")
-    secret = EncryptedSecretField(
-        help_text="Password, or the SNMP community for v1/v2c. Stored encrypted; never shown again."
-    )
-    verify_tls = models.BooleanField(
-        "verify TLS certificate",
-        default=True,
-        help_text="Turn off only for a BMC with a self-signed certificate on a management network.",
-    )
-    notes = models.TextField(blank=True)
-
-    history = HistoricalRecords(excluded_fields=["secret"])
-
-    class Meta:
-        ordering = ["site", "name"]
-
-    def __str__(self):
-        return self.name
-
-    def clean(self):
-        errors = {}
-        if self.driver != self.Driver.MANUAL and not self.host:
-            errors["host"] = "A remote power controller needs the address it answers on."
-        if self.host:
-            try:
-                validate_ipv46_address(self.host)
-            except ValidationError:
-                try:
-                    validate_hostname(self.host)
-                except ValidationError:
-                    errors["host"] = f"“{self.host}” is neither an IP address nor a hostname."
-        if self.driver == self.Driver.APC_SNMP and not self.snmp_version:
-            errors["snmp_version"] = "Choose the SNMP version the PDU speaks."
-        if self.driver != self.Driver.APC_SNMP and self.snmp_version:
-            errors["snmp_version"] = "Only SNMP PDUs have an SNMP version."
-        if errors:
-            raise ValidationError(errors)
-
-    @property
-    def has_secret(self):
-        return bool(self.secret)
-
-
-class PowerOutlet(models.Model):
-    """Outlet N of a PDU (or the single power switch of a BMC) and the machine it feeds."""
-
-    controller = models.ForeignKey(PowerController, on_delete=models.CASCADE, related_name="outlets")
-    number = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
-    machine = models.ForeignKey(Machine, on_delete=models.SET_NULL, null=True, blank=True, related_name="outlets")
-    label = models.CharField(max_length=100, blank=True, help_text="What is written on the cable, e.g. PSU A")
-
-    history = HistoricalRecords()
-
-    class Meta:
-        ordering = ["controller", "number"]
-        constraints = [
-            models.UniqueConstraint(fields=["controller", "number"], name="poweroutlet_one_number_per_controller"),
-            models.CheckConstraint(condition=models.Q(number__gte=1), name="poweroutlet_number_positive"),
-        ]
-
-    def __str__(self):
-        return f"{self.controller} outlet {self.number}"
-
-
-class BackupState(models.TextChoices):
-    """The verdict of the latest backup check; "could not check" is never ok."""
-
-    UNKNOWN = "unknown", "Not checked yet"
-    OK = "ok", "OK"
-    STALE = "stale", "Stale"
-    UNENCRYPTED = "unencrypted", "Unencrypted"
-    SHRUNK = "shrunk", "Shrunk"
-    FAILED = "failed", "Failed"
-    ERROR = "error", "Could not check"
-
-    @property
-    def colour(self):
-        return {"ok": "green", "unknown": "grey"}.get(self.value, "red")
-
-
-class BackupTarget(models.Model):
-    """Where a backup lands (an S3 prefix) or a job that reports in (a heartbeat)."""
-
-    class Kind(models.TextChoices):
-        S3 = "s3", "S3 bucket"
-        HEARTBEAT = "heartbeat", "Heartbeat URL"
-
-    name = models.CharField(max_length=150, unique=True)
-    kind = models.CharField(max_length=10, choices=Kind.choices)
-    machine = models.ForeignKey(Machine, on_delete=models.CASCADE, null=True, blank=True, related_name="backup_targets")
-    guest = models.ForeignKey(Guest, on_delete=models.CASCADE, null=True, blank=True, related_name="backup_targets")
-    expected_interval = models.DurationField(
-        default=timedelta(days=1), help_text="How often a new backup should appear, e.g. 1 00:00:00 for daily."
-    )
-    grace = models.DurationField(default=timedelta(hours=2), help_text="How late it may be before it is stale.")
-    encryption_required = models.BooleanField(default=True)
-    min_size_bytes = models.PositiveBigIntegerField(default=1, help_text="A backup smaller than this is a failure.")
-    endpoint_url = models.URLField(blank=True, help_text="S3 API endpoint; empty for AWS.")
-    region = models.CharField(max_length=50, blank=True)
-    bucket = models.CharField(max_length=63, blank=True)
-    prefix = models.CharField(max_length=500, blank=True)
-    access_key_id = models.CharField(max_length=128, blank=True)
-    secret_access_key = EncryptedSecretField(help_text="Stored encrypted; never shown again.")
-    heartbeat_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    state = models.CharField(max_length=20, choices=BackupState.choices, default=BackupState.UNKNOWN)
-    last_checked_at = models.DateTimeField(null=True, blank=True)
-    last_exercised_at = models.DateTimeField(
-        null=True, blank=True, help_text="When a restore from this backup was last tried."
-    )
-    notes = models.TextField(blank=True)
-
-    history = HistoricalRecords(excluded_fields=["secret_access_key"])
-
-    class Meta:
-        ordering = ["name"]
-        indexes = [models.Index(fields=["state"], name="backuptarget_state_idx")]
-        constraints = [
-            models.CheckConstraint(condition=_exactly_one_of("machine", "guest"), name="backuptarget_one_subject"),
-            models.CheckConstraint(
-                condition=~models.Q(kind="s3") | ~models.Q(bucket=""), name="backuptarget_s3_has_bucket"
-            ),
-        ]
-
-    def __str__(self):
-        return self.name
-
-    def clean(self):
-        errors = {}
-        if _how_many_set(self, "machine", "guest") != 1:
-            errors["guest"] = "A backup target protects exactly one machine or one guest."
-        if self.kind == self.Kind.S3 and not self.bucket:
-            errors["bucket"] = "An S3 target needs a bucket."
-        if self.expected_interval is not None and self.expected_interval <= timedelta(0):
-            errors["expected_interval"] = "The interval must be longer than zero."
-        if errors:
-            raise ValidationError(errors)
-
-    @property
-    def subject(self):
-        return self.guest or self.machine
 
 
 class Runbook(models.Model):

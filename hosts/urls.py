@@ -2,30 +2,30 @@
 
 from django.urls import include, path
 
-from . import views
+from .views import backups, inventory, runbooks
 
 machine_urls = [
-    path("", views.machine_list, name="machine_list"),
-    path("<str:hostname>/", views.machine_detail, name="machine_detail"),
+    path("", inventory.machine_list, name="machine_list"),
+    path("<str:hostname>/", inventory.machine_detail, name="machine_detail"),
 ]
 
 guest_urls = [
-    path("", views.guest_list, name="guest_list"),
-    path("<str:name>/", views.guest_detail, name="guest_detail"),
+    path("", inventory.guest_list, name="guest_list"),
+    path("<str:name>/", inventory.guest_detail, name="guest_detail"),
 ]
 
 backup_urls = [
-    path("", views.backup_list, name="backup_list"),
+    path("", backups.backup_list, name="backup_list"),
 ]
 
 runbook_urls = [
-    path("", views.runbook_list, name="runbook_list"),
-    path("new/", views.runbook_new, name="runbook_new"),
-    path("<int:pk>/", views.runbook_detail, name="runbook_detail"),
-    path("<int:pk>/edit/", views.runbook_edit, name="runbook_edit"),
-    path("<int:pk>/exercised/", views.runbook_exercised, name="runbook_exercised"),
-    path("<int:pk>/versions/", views.runbook_versions, name="runbook_versions"),
-    path("<int:pk>/versions/<int:version_id>/", views.runbook_version, name="runbook_version"),
+    path("", runbooks.runbook_list, name="runbook_list"),
+    path("new/", runbooks.runbook_new, name="runbook_new"),
+    path("<int:pk>/", runbooks.runbook_detail, name="runbook_detail"),
+    path("<int:pk>/edit/", runbooks.runbook_edit, name="runbook_edit"),
+    path("<int:pk>/exercised/", runbooks.runbook_exercised, name="runbook_exercised"),
+    path("<int:pk>/versions/", runbooks.runbook_versions, name="runbook_versions"),
+    path("<int:pk>/versions/<int:version_id>/", runbooks.runbook_version, name="runbook_version"),
 ]
 
 urlpatterns = [

@@ -1,0 +1,1 @@
+"""Inventory pages, one module per noun: inventory (machines, guests), backups, runbooks."""

@@ -1,0 +1,138 @@
+"""Machines (the machine page is the outage page) and guests."""
+
+from django.db.models import Count, Prefetch, Q
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET
+
+from coop.access import member_required
+from coop.pages import paginate, render_page, text_param
+from coop.search import clean_query, people_to_call
+from coop.views import access_for_site, machines_down
+from incidents.models import Incident, TimelineEntry
+
+from ..models import BackupTarget, Guest, Machine, Runbook
+
+DETAIL_ROWS = 25
+TIMELINE_ROWS = 10
+
+
+def _open_incidents(incidents):
+    return incidents.exclude(status=Incident.Status.RESOLVED).distinct().order_by("-started_at")[:5]
+
+
+def _recent_timeline(incidents):
+    """The newest entries on any of these incidents' timelines."""
+    return (
+        TimelineEntry.objects.filter(incident__in=incidents.values("pk"))
+        .select_related("incident", "author")
+        .order_by("-at", "-pk")[:TIMELINE_ROWS]
+    )
+
+
+# --- Machines ------------------------------------------------------------------------------
+
+
+def _get_machine(hostname):
+    """The machine called `hostname` with its site, owner and monitor verdict, or 404."""
+    machines = Machine.objects.with_monitor_state().select_related("site", "owner")
+    return get_object_or_404(machines, hostname=clean_query(hostname).rstrip(".").lower())
+
+
+@require_GET
+@member_required
+def machine_list(request: HttpRequest):
+    machines = Machine.objects.with_monitor_state().select_related("site", "owner")
+    state = request.GET.get("state")
+    if state == "down":
+        machines = machines.filter(pk__in=machines_down().values("pk"))
+    site = text_param(request, "site")
+    if site:
+        machines = machines.filter(site__slug=site)
+    text = text_param(request, "q")
+    if text:
+        machines = machines.filter(hostname__icontains=text)
+    machines = machines.annotate(guest_count=Count("guests")).order_by("hostname")
+    context = {"page": paginate(request, machines), "state": state, "site": site, "q": text}
+    return render_page(request, "hosts/machine_list.html", context, partial="hosts/_machine_rows.html")
+
+
+@require_GET
+@member_required
+def machine_detail(request: HttpRequest, hostname):
+    machine = _get_machine(hostname)
+    incidents = Incident.objects.filter(Q(machines=machine) | Q(guests__machine=machine))
+    guests = machine.guests.with_monitor_state().select_related("owner")
+    context = {
+        "machine": machine,
+        "monitors": list(machine.monitors.all()),
+        "open_incidents": _open_incidents(incidents),
+        "access": access_for_site(machine.site)[:DETAIL_ROWS],
+        "admins": machine.admins.select_related("organization").prefetch_related("contact_methods")[:DETAIL_ROWS],
+        "outlets": machine.outlets.select_related("controller"),
+        "guests": guests[:DETAIL_ROWS],
+        "guest_count": guests.count(),
+        "runbooks": Runbook.objects.filter(Q(machine=machine) | Q(site=machine.site_id))[:DETAIL_ROWS],
+        "backups": BackupTarget.objects.filter(Q(machine=machine) | Q(guest__machine=machine)).select_related("guest")[
+            :DETAIL_ROWS
+        ],
+        "timeline": _recent_timeline(incidents),
+        "addresses": machine.addresses.all(),
+        "dns_names": machine.dns_names.all(),
+        "contracts": machine.contracts.select_related("provider"),
+    }
+    return render(request, "hosts/machine_detail.html", context)
+
+
+# --- Guests ---------------------------------------------------------------------------------
+
+
+def _get_guest(name):
+    """The guest called `name` with its host, owner, contacts and both monitor verdicts, or 404."""
+    guests = (
+        Guest.objects.with_monitor_state()
+        .select_related("machine__site", "owner")
+        .prefetch_related("machine__monitors", Prefetch("contacts", queryset=people_to_call()))
+    )
+    return get_object_or_404(guests, name=clean_query(name).rstrip(".").lower())
+
+
+@require_GET
+@member_required
+def guest_list(request: HttpRequest):
+    guests = Guest.objects.with_monitor_state().select_related("machine", "owner")
+    machine = text_param(request, "machine")
+    if machine:
+        guests = guests.filter(machine__hostname=machine)
+    owner = text_param(request, "owner")
+    if owner:
+        guests = guests.filter(owner__slug=owner)
+    text = text_param(request, "q")
+    if text:
+        guests = guests.filter(name__icontains=text)
+    context = {"page": paginate(request, guests), "machine": machine, "owner": owner, "q": text}
+    return render_page(request, "hosts/guest_list.html", context, partial="hosts/_guest_rows.html")
+
+
+@require_GET
+@member_required
+def guest_detail(request: HttpRequest, name):
+    guest = _get_guest(name)
+    incidents = Incident.objects.filter(Q(guests=guest) | Q(machines=guest.machine_id))
+    context = {
+        "guest": guest,
+        "machine": guest.machine,
+        "monitors": list(guest.monitors.all()),
+        "open_incidents": _open_incidents(incidents),
+        "addresses": guest.addresses.all(),
+        "dns_names": guest.dns_names.all(),
+        "services": guest.services.select_related("owner"),
+        "software": guest.software.all(),
+        "runbooks": guest.runbooks.all()[:DETAIL_ROWS],
+        "backups": guest.backup_targets.all()[:DETAIL_ROWS],
+        "timeline": _recent_timeline(incidents),
+    }
+    return render(request, "hosts/guest_detail.html", context)
+
+
+# --- Backups --------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from incidents.models import Incident, TimelineEntry
 
 WIKI_IPV4 = "192.0.2.10"
 WIKI_IPV6 = "2001:db8::10"
-GENE_PHONE = "+1 555 0142"
+NOOR_PHONE = "+1 555 0142"
 PRIVATE_NOTE = "Spare key is taped under the second drawer"
 
 
@@ -37,7 +37,7 @@ class Scene:
     site: Site
     machine: Machine
     wiki: Guest
-    gene: Person
+    noor: Person
     wiki_owner: Organization
     incident: Incident
     runbook: Runbook
@@ -52,23 +52,23 @@ def build_scene(extra=0):
     """
     now = timezone.now()
     site = Site.objects.create(
-        name="Colo SF",
-        slug="colo-sf",
-        address="1 Example Street, Suite 5\nSan Francisco",
+        name="Harbor Colo",
+        slug="harbor-colo",
+        address="1 Example Street, Suite 5\nHarbor City",
         access_procedure="Call the badge desk at +1 555 0100, give the co-op's account number; escort required.",
         hours="24/7 with badge",
         pinned_warning="The colo closes on the 30th: move everything before then.",
         notes=PRIVATE_NOTE,
     )
     wiki_owner = Organization.objects.create(name="Wiki Project", slug="wiki-project", email="ops@wiki.example.org")
-    gene = Person.objects.create(
-        name="Gene Example", timezone="America/Los_Angeles", is_volunteer=True, notes=PRIVATE_NOTE
+    noor = Person.objects.create(
+        name="Noor Example", timezone="America/Los_Angeles", is_volunteer=True, notes=PRIVATE_NOTE
     )
-    ContactMethod.objects.create(person=gene, kind="phone", value=GENE_PHONE, priority=1, verified_at=now)
-    ContactMethod.objects.create(person=gene, kind="email", value="gene@example.org", priority=2)
-    SiteAccess.objects.create(person=gene, site=site, kind=SiteAccess.Kind.BADGE, notes="lives 10 minutes away")
+    ContactMethod.objects.create(person=noor, kind="phone", value=NOOR_PHONE, priority=1, verified_at=now)
+    ContactMethod.objects.create(person=noor, kind="email", value="noor@example.org", priority=2)
+    SiteAccess.objects.create(person=noor, site=site, kind=SiteAccess.Kind.BADGE, notes="lives 10 minutes away")
     machine = Machine.objects.create(
-        hostname="dom0.sfo.example.org",
+        hostname="dom0.harbor.example.org",
         site=site,
         owner=wiki_owner,
         hypervisor=Machine.Hypervisor.XEN,
@@ -78,7 +78,7 @@ def build_scene(extra=0):
         notes=PRIVATE_NOTE,
         management_address="198.51.100.4",
     )
-    machine.admins.add(gene)
+    machine.admins.add(noor)
     Monitor.objects.create(machine=machine, kind="ping", target="198.51.100.5", state=Monitor.State.DOWN)
     controller = PowerController.objects.create(
         name="pdu-sf-1", site=site, driver=PowerController.Driver.APC_SNMP, snmp_version="2c", host="198.51.100.2"
@@ -91,19 +91,19 @@ def build_scene(extra=0):
         pinned_warning="Stop PostgreSQL before touching the disk.",
         notes=PRIVATE_NOTE,
     )
-    wiki.contacts.add(gene)
+    wiki.contacts.add(noor)
     IPAddress.objects.create(address=WIKI_IPV4, guest=wiki, note="public")
     IPAddress.objects.create(address=WIKI_IPV6, guest=wiki)
     DNSName.objects.create(name="www.wiki.example.org", guest=wiki)
     service = HostedService.objects.create(
-        guest=wiki, name="LocalWiki", url="https://wiki.example.org/", is_public=True
+        guest=wiki, name="Community Wiki", url="https://wiki.example.org/", is_public=True
     )
     Monitor.objects.create(guest=wiki, kind="http", target="https://wiki.example.org/", state=Monitor.State.DOWN)
     runbook = Runbook.objects.create(
         title="Restore the wiki", guest=wiki, body="1. Start an Ubuntu 8.04 VM\n2. Restore with duplicity"
     )
     Runbook.objects.create(title="Bring up dom0", machine=machine, body="Power on, then start xend.")
-    Runbook.objects.create(title="Getting into Colo SF", site=site, body="Badge desk first.")
+    Runbook.objects.create(title="Getting into Harbor Colo", site=site, body="Badge desk first.")
     BackupTarget.objects.create(
         name="wiki-s3", kind="s3", guest=wiki, bucket="wiki-backups", state=BackupState.STALE, last_checked_at=now
     )
@@ -119,9 +119,9 @@ def build_scene(extra=0):
     incident.save()
     incident.guests.add(wiki)
     incident.note("The wiki is offline; we are working on it.", is_public=True)
-    incident.note(f"Texted Gene at {GENE_PHONE}; {PRIVATE_NOTE}", is_public=False)
+    incident.note(f"Texted Noor at {NOOR_PHONE}; {PRIVATE_NOTE}", is_public=False)
 
-    scene = Scene(site, machine, wiki, gene, wiki_owner, incident, runbook, service)
+    scene = Scene(site, machine, wiki, noor, wiki_owner, incident, runbook, service)
     grow(scene, range(extra + 1))
     return scene
 
@@ -140,7 +140,7 @@ def _grow(n, site, dom0, owner, incident, now):
     ContactMethod.objects.create(person=person, kind="matrix", value=f"@v{n}:example.org")
     SiteAccess.objects.create(person=person, site=site, kind=SiteAccess.Kind.KEY)
     dom0.admins.add(person)
-    machine = Machine.objects.create(hostname=f"host{n}.sfo.example.org", site=site, owner=owner)
+    machine = Machine.objects.create(hostname=f"host{n}.harbor.example.org", site=site, owner=owner)
     machine.admins.add(person)
     Monitor.objects.create(machine=machine, kind="ping", target=f"203.0.113.{n % 250 + 1}", state=Monitor.State.UP)
     org = Organization.objects.create(name=f"Tenant {n}", slug=f"tenant-{n}")

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import pytest
 from django.urls import URLResolver, get_resolver, reverse
 
-from .scene import GENE_PHONE, PRIVATE_NOTE, WIKI_IPV4, WIKI_IPV6, build_scene
+from .scene import NOOR_PHONE, PRIVATE_NOTE, WIKI_IPV4, WIKI_IPV6, build_scene
 
 pytest_plugins = ["tests.cast"]
 
@@ -38,7 +38,7 @@ PAGES = {
     "site_list": Page(lambda s: "/sites/", PRIVATE),
     "site_detail": Page(lambda s: f"/sites/{s.site.slug}/", PRIVATE),
     "person_list": Page(lambda s: "/people/", PRIVATE),
-    "person_detail": Page(lambda s: f"/people/{s.gene.pk}/", PRIVATE),
+    "person_detail": Page(lambda s: f"/people/{s.noor.pk}/", PRIVATE),
     "organization_list": Page(lambda s: "/organizations/", PRIVATE),
     "organization_detail": Page(lambda s: f"/organizations/{s.wiki_owner.slug}/", PRIVATE),
     "machine_list": Page(lambda s: "/machines/", PRIVATE),
@@ -103,5 +103,5 @@ def test_who_may_open_each_page(name, role, client, request):
         assert response.status_code == expected
     if role == "anonymous":
         html = response.content.decode()
-        for secret in (GENE_PHONE, "555 01", PRIVATE_NOTE, WIKI_IPV4, WIKI_IPV6, "Gene Example", "gene@example.org"):
+        for secret in (NOOR_PHONE, "555 01", PRIVATE_NOTE, WIKI_IPV4, WIKI_IPV6, "Noor Example", "noor@example.org"):
             assert secret not in html, f"{secret!r} shown to an anonymous visitor on {name}"

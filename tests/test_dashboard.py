@@ -29,8 +29,8 @@ def test_open_incidents_and_machines_down(member_client, scene):
     html = dashboard(member_client)
     assert "dom0 down: wiki offline" in section(html, "Open incidents")
     down = section(html, "Machines down")
-    assert "dom0.sfo.example.org" in down
-    assert "host0.sfo.example.org" not in down  # its monitor says up
+    assert "dom0.harbor.example.org" in down
+    assert "host0.harbor.example.org" not in down  # its monitor says up
 
 
 def test_resolved_incidents_leave_the_dashboard(member_client, scene):
@@ -67,9 +67,9 @@ def test_contracts_ending_soon(member_client, scene):
 def test_people_with_unconfirmed_contacts(member_client, scene):
     html = section(dashboard(member_client), "People to re-check")
     assert "Volunteer 0" in html  # never confirmed
-    assert "Gene Example" in html  # his email was never confirmed
-    ContactMethod.objects.filter(person=scene.gene).update(verified_at=timezone.now())
-    assert "Gene Example" not in section(dashboard(member_client), "People to re-check")
+    assert "Noor Example" in html  # his email was never confirmed
+    ContactMethod.objects.filter(person=scene.noor).update(verified_at=timezone.now())
+    assert "Noor Example" not in section(dashboard(member_client), "People to re-check")
 
 
 def test_the_dashboard_offers_search(member_client, scene):

@@ -20,7 +20,7 @@ def test_an_incident_shows_affected_guests_owners_and_the_whole_timeline(member_
     assert 'href="/guests/wiki.example.org/"' in html
     assert 'href="/organizations/wiki-project/"' in html  # an owner to tell
     assert "The wiki is offline; we are working on it." in html
-    assert "Texted Gene" in html  # members see the private entries too
+    assert "Texted Noor" in html  # members see the private entries too
     assert "Follow-up 0" in html  # still to do
 
 

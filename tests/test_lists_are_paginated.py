@@ -26,21 +26,21 @@ def test_a_long_list_is_split_into_pages(member_client, big_scene, path):
 
 
 def test_page_links_keep_the_filter(member_client, big_scene):
-    html = member_client.get("/machines/", {"q": "sfo"}).content.decode()
-    assert 'href="?q=sfo&amp;page=2"' in html
+    html = member_client.get("/machines/", {"q": "harbor"}).content.decode()
+    assert 'href="?q=harbor&amp;page=2"' in html
 
 
 def test_filters_narrow_the_machine_list(member_client, big_scene):
     down = member_client.get("/machines/", {"state": "down"}).content.decode()
-    assert "dom0.sfo.example.org" in down and "host1.sfo.example.org" not in down
+    assert "dom0.harbor.example.org" in down and "host1.harbor.example.org" not in down
     by_name = member_client.get("/machines/", {"q": "host5"}).content.decode()
-    assert "host5.sfo.example.org" in by_name and "dom0" not in by_name
+    assert "host5.harbor.example.org" in by_name and "dom0" not in by_name
 
 
 def test_htmx_gets_only_the_rows(member_client, big_scene):
     html = member_client.get("/machines/", {"q": "host5"}, HTTP_HX_REQUEST="true").content.decode()
     assert "<html" not in html and "<form" not in html
-    assert "host5.sfo.example.org" in html
+    assert "host5.harbor.example.org" in html
 
 
 def test_a_boosted_htmx_request_gets_the_whole_page(member_client, big_scene):
@@ -49,5 +49,5 @@ def test_a_boosted_htmx_request_gets_the_whole_page(member_client, big_scene):
 
 
 def test_guests_of_one_machine(member_client, big_scene):
-    html = member_client.get("/guests/", {"machine": "dom0.sfo.example.org"}).content.decode()
-    assert "vps3.dom0.sfo.example.org" in html and "vps3.host3.sfo.example.org" not in html
+    html = member_client.get("/guests/", {"machine": "dom0.harbor.example.org"}).content.decode()
+    assert "vps3.dom0.harbor.example.org" in html and "vps3.host3.harbor.example.org" not in html

@@ -5,7 +5,7 @@ import re
 import pytest
 from django.conf import settings
 
-from .scene import GENE_PHONE
+from .scene import NOOR_PHONE
 
 pytest_plugins = ["tests.cast"]
 pytestmark = pytest.mark.django_db
@@ -41,10 +41,10 @@ def test_state_and_open_incident_are_shown(member_client, scene):
 def test_people_who_can_get_in_have_tap_to_call_and_text_links(member_client, scene):
     html = machine_page(member_client, scene)
     access = html[html.index('id="access"') : html.index('id="admins"')]
-    assert "Gene Example" in access
+    assert "Noor Example" in access
     assert 'href="tel:+15550142"' in access
     assert 'href="sms:+15550142"' in access
-    assert GENE_PHONE in access
+    assert NOOR_PHONE in access
     assert "America/Los_Angeles" in access  # their local time
     assert "checked 0\xa0minutes ago" in access  # when the number was last confirmed
     assert "never checked" in access  # and which contacts nobody confirmed
@@ -54,11 +54,11 @@ def test_people_who_can_get_in_have_tap_to_call_and_text_links(member_client, sc
 def test_admins_guests_runbooks_and_backups_are_listed(member_client, scene):
     html = machine_page(member_client, scene)
     admins = html[html.index('id="admins"') : html.index('id="power"')]
-    assert "Gene Example" in admins
+    assert "Noor Example" in admins
     guests = html[html.index('id="guests"') : html.index('id="runbooks"')]
     assert "wiki.example.org" in guests and "Wiki Project" in guests
     runbooks = html[html.index('id="runbooks"') : html.index('id="backups"')]
-    assert "Bring up dom0" in runbooks and "Getting into Colo SF" in runbooks
+    assert "Bring up dom0" in runbooks and "Getting into Harbor Colo" in runbooks
     backups = html[html.index('id="backups"') : html.index('id="timeline"')]
     assert "wiki-s3" in backups and "Stale" in backups
 
@@ -71,7 +71,7 @@ def test_power_outlets_leave_a_spot_for_the_power_cycle_button(member_client, sc
 
 
 def test_hostname_is_found_whatever_its_case(member_client, scene):
-    assert member_client.get("/machines/DOM0.SFO.example.org/").status_code == 200
+    assert member_client.get("/machines/DOM0.HARBOR.example.org/").status_code == 200
 
 
 def test_unknown_hostname_gives_a_404_that_offers_search(member_client, scene):

@@ -140,7 +140,7 @@ def test_exercised_is_post_only(member_client, scene):
 
 def test_a_member_writes_a_new_runbook_for_a_machine(member_client, member, scene):
     response = member_client.post(
-        f"/runbooks/new/?machine={scene.machine.hostname}", {"title": "Replace a disk", "body": "1. Call Gene"}
+        f"/runbooks/new/?machine={scene.machine.hostname}", {"title": "Replace a disk", "body": "1. Call Noor"}
     )
     assert response.status_code == 302
     runbook = Runbook.objects.get(title="Replace a disk")

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from coop.search import clean_query
 
-from .scene import GENE_PHONE, WIKI_IPV4, WIKI_IPV6
+from .scene import NOOR_PHONE, WIKI_IPV4, WIKI_IPV6
 
 pytest_plugins = ["tests.cast"]
 pytestmark = pytest.mark.django_db
@@ -21,9 +21,9 @@ def search(client, q, **headers):
 def assert_lands_on_the_wiki(html):
     answer = html[html.index('class="card answer"') :]
     assert 'href="/guests/wiki.example.org/"' in answer
-    assert 'href="/machines/dom0.sfo.example.org/"' in answer  # its machine
+    assert 'href="/machines/dom0.harbor.example.org/"' in answer  # its machine
     assert "Wiki Project" in answer  # its owner
-    assert "Gene Example" in answer and 'href="tel:+15550142"' in answer  # who to call
+    assert "Noor Example" in answer and 'href="tel:+15550142"' in answer  # who to call
 
 
 @pytest.mark.parametrize("q", [WIKI_IPV4, f" {WIKI_IPV4} ", WIKI_IPV6, "2001:DB8:0:0::10", f"[{WIKI_IPV6}]"])
@@ -45,20 +45,20 @@ def test_part_of_an_address_lists_matching_addresses(member_client, scene):
 
 
 def test_searching_a_person_by_name_or_number(member_client, scene):
-    html = search(member_client, "gene")
-    assert f'href="/people/{scene.gene.pk}/"' in html
-    assert f'href="/people/{scene.gene.pk}/"' in search(member_client, "555 0142")
+    html = search(member_client, "noor")
+    assert f'href="/people/{scene.noor.pk}/"' in html
+    assert f'href="/people/{scene.noor.pk}/"' in search(member_client, "555 0142")
 
 
 def test_searching_a_machine_organisation_site_and_hosted_site(member_client, scene):
-    assert 'href="/machines/dom0.sfo.example.org/"' in search(member_client, "dom0")
+    assert 'href="/machines/dom0.harbor.example.org/"' in search(member_client, "dom0")
     assert 'href="/organizations/wiki-project/"' in search(member_client, "wiki project")
-    assert 'href="/sites/colo-sf/"' in search(member_client, "colo sf")
-    assert "LocalWiki" in search(member_client, "localwiki")
+    assert 'href="/sites/harbor-colo/"' in search(member_client, "harbor colo")
+    assert "Community Wiki" in search(member_client, "community wiki")
 
 
 def test_the_management_address_finds_the_machine(member_client, scene):
-    assert 'href="/machines/dom0.sfo.example.org/"' in search(member_client, "198.51.100.4")
+    assert 'href="/machines/dom0.harbor.example.org/"' in search(member_client, "198.51.100.4")
 
 
 def test_nothing_found_says_so(member_client, scene):
@@ -118,6 +118,6 @@ def test_clean_query_keeps_only_printable_single_spaced_text():
 
 
 def test_anonymous_visitors_cannot_search(client, scene):
-    response = client.get("/search/", {"q": "gene"})
+    response = client.get("/search/", {"q": "noor"})
     assert response.status_code == 302
-    assert GENE_PHONE not in response.content.decode()
+    assert NOOR_PHONE not in response.content.decode()

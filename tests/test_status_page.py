@@ -8,7 +8,7 @@ from django.utils import timezone
 from hosts.models import HostedService, Monitor
 from incidents.models import Incident
 
-from .scene import GENE_PHONE, PRIVATE_NOTE, WIKI_IPV4, WIKI_IPV6
+from .scene import NOOR_PHONE, PRIVATE_NOTE, WIKI_IPV4, WIKI_IPV6
 
 pytest_plugins = ["tests.cast"]
 pytestmark = pytest.mark.django_db
@@ -22,13 +22,13 @@ def status_page(client):
 
 def test_anyone_can_read_it_without_logging_in(client, scene):
     html = status_page(client)
-    assert "LocalWiki" in html
+    assert "Community Wiki" in html
 
 
 def test_a_public_service_on_a_down_host_shows_down(client, scene):
     html = status_page(client)
-    line = html[html.index("<strong>LocalWiki</strong>") - 60 :]
-    assert '<span class="badge red">Down</span> <strong>LocalWiki</strong>' in line
+    line = html[html.index("<strong>Community Wiki</strong>") - 60 :]
+    assert '<span class="badge red">Down</span> <strong>Community Wiki</strong>' in line
     assert "1 service down." in html
 
 
@@ -36,7 +36,7 @@ def test_a_service_shows_up_when_its_guest_and_host_are_up(client, scene):
     Monitor.objects.filter(machine=scene.machine).update(state=Monitor.State.UP)
     Monitor.objects.filter(guest=scene.wiki).update(state=Monitor.State.UP)
     html = status_page(client)
-    assert '<span class="badge green">Up</span> <strong>LocalWiki</strong>' in html
+    assert '<span class="badge green">Up</span> <strong>Community Wiki</strong>' in html
     assert "All services are up." in html
 
 
@@ -56,7 +56,7 @@ def test_public_incidents_show_only_their_public_timeline(client, scene):
     html = status_page(client)
     assert "dom0 down: wiki offline" in html
     assert "The wiki is offline; we are working on it." in html
-    assert "Texted Gene" not in html
+    assert "Texted Noor" not in html
 
 
 def test_private_and_long_resolved_incidents_are_not_shown(client, scene):
@@ -72,11 +72,11 @@ def test_private_and_long_resolved_incidents_are_not_shown(client, scene):
 
 def test_no_personal_data_at_all(client, scene):
     html = status_page(client)
-    for private in (GENE_PHONE, "tel:", "sms:", "mailto:", PRIVATE_NOTE, "Gene Example", WIKI_IPV4, WIKI_IPV6):
+    for private in (NOOR_PHONE, "tel:", "sms:", "mailto:", PRIVATE_NOTE, "Noor Example", WIKI_IPV4, WIKI_IPV6):
         assert private not in html
-    assert "dom0.sfo.example.org" not in html  # internal hostnames stay internal too
+    assert "dom0.harbor.example.org" not in html  # internal hostnames stay internal too
 
 
 def test_a_logged_in_member_sees_the_same_public_page(member_client, scene):
     html = status_page(member_client)
-    assert "Texted Gene" not in html and GENE_PHONE not in html
+    assert "Texted Noor" not in html and NOOR_PHONE not in html

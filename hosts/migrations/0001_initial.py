@@ -115,7 +115,7 @@ class Migration(migrations.Migration):
             name='HistoricalMachine',
             fields=[
                 ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('hostname', coop.fields.HostnameField(db_index=True, help_text='Fully qualified, e.g. xen1.sfo.example.org', max_length=253)),
+                ('hostname', coop.fields.HostnameField(db_index=True, help_text='Fully qualified, e.g. xen1.harbor.example.org', max_length=253)),
                 ('rack', models.CharField(blank=True, max_length=50)),
                 ('rack_position', models.CharField(blank=True, help_text='Rack units, e.g. U12–U13', max_length=20)),
                 ('hypervisor', models.CharField(choices=[('none', 'None (bare metal)'), ('xen', 'Xen'), ('kvm', 'KVM / libvirt'), ('proxmox', 'Proxmox VE'), ('virtuozzo', 'Virtuozzo'), ('openvz', 'OpenVZ'), ('lxc', 'LXC / Incus'), ('hyperv', 'Hyper-V'), ('vmware', 'VMware ESXi'), ('other', 'Other')], default='none', max_length=20)),
@@ -201,7 +201,7 @@ class Migration(migrations.Migration):
             name='Machine',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('hostname', coop.fields.HostnameField(help_text='Fully qualified, e.g. xen1.sfo.example.org', max_length=253, unique=True)),
+                ('hostname', coop.fields.HostnameField(help_text='Fully qualified, e.g. xen1.harbor.example.org', max_length=253, unique=True)),
                 ('rack', models.CharField(blank=True, max_length=50)),
                 ('rack_position', models.CharField(blank=True, help_text='Rack units, e.g. U12–U13', max_length=20)),
                 ('hypervisor', models.CharField(choices=[('none', 'None (bare metal)'), ('xen', 'Xen'), ('kvm', 'KVM / libvirt'), ('proxmox', 'Proxmox VE'), ('virtuozzo', 'Virtuozzo'), ('openvz', 'OpenVZ'), ('lxc', 'LXC / Incus'), ('hyperv', 'Hyper-V'), ('vmware', 'VMware ESXi'), ('other', 'Other')], default='none', max_length=20)),

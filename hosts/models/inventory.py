@@ -91,7 +91,7 @@ class Machine(models.Model):
         MANUAL = "manual", "Manual, by a volunteer"
         NONE = "none", "Not patched"
 
-    hostname = HostnameField(unique=True, help_text="Fully qualified, e.g. xen1.sfo.example.org")
+    hostname = HostnameField(unique=True, help_text="Fully qualified, e.g. xen1.harbor.example.org")
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="machines")
     rack = models.CharField(max_length=50, blank=True)
     rack_position = models.CharField(max_length=20, blank=True, help_text="Rack units, e.g. U12–U13")

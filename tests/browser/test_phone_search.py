@@ -38,12 +38,12 @@ def test_member_finds_the_wikis_machine_from_its_ip_in_two_taps(logged_in_member
     expect(answer.locator("a[href='tel:+15550142']").first).to_be_visible()  # who to call
     screenshot(page, "1-search-by-ip")
 
-    answer.get_by_role("link", name="dom0.sfo.example.org").tap()  # tap 2
-    page.wait_for_url("**/machines/dom0.sfo.example.org/")
-    expect(page.get_by_role("heading", name="dom0.sfo.example.org", level=1)).to_be_visible()
+    answer.get_by_role("link", name="dom0.harbor.example.org").tap()  # tap 2
+    page.wait_for_url("**/machines/dom0.harbor.example.org/")
+    expect(page.get_by_role("heading", name="dom0.harbor.example.org", level=1)).to_be_visible()
     expect(page.locator(".pinned").first).to_contain_text("Never reboot without stopping the wiki")
     access = page.locator("#access")
-    expect(access).to_contain_text("Gene Example")
+    expect(access).to_contain_text("Noor Example")
     expect(access.locator("a[href='tel:+15550142']")).to_be_visible()
     expect(access.locator("a[href='sms:+15550142']")).to_be_visible()
     screenshot(page, "2-machine-page")
@@ -84,8 +84,8 @@ def test_search_and_the_machine_page_work_without_javascript(browser, live_serve
         page.get_by_label("Find a machine, guest, IP address, domain, site, person or organisation").fill(WIKI_IPV4)
         page.get_by_role("button", name="Search").click()
         page.wait_for_url(f"**/search/?q={WIKI_IPV4}")
-        page.locator(".answer").get_by_role("link", name="dom0.sfo.example.org").click()
-        page.wait_for_url("**/machines/dom0.sfo.example.org/")
+        page.locator(".answer").get_by_role("link", name="dom0.harbor.example.org").click()
+        page.wait_for_url("**/machines/dom0.harbor.example.org/")
         expect(page.locator("#access a[href='tel:+15550142']")).to_be_visible()
     finally:
         context.close()

@@ -14,8 +14,9 @@ TEST_STAMP := $(VENV)/.installed-requirements-test
 
 # Made by `manage.py seed_demo` (coop/demo.py).
 DEMO_LOGIN := demo@example.org / switchboard-demo
-# The demo: plain HTTP on localhost, and Celery allowed to run as root (it refuses otherwise).
-DEMO_ENV := DEBUG=true C_FORCE_ROOT=1 PATH="$(abspath $(BIN)):$$PATH"
+# The demo: plain HTTP on localhost, the admin open with the published demo password (a real
+# install asks admins for an authenticator code), and Celery allowed to run as root.
+DEMO_ENV := DEBUG=true ADMIN_REQUIRES_MFA=false C_FORCE_ROOT=1 PATH="$(abspath $(BIN)):$$PATH"
 
 .PHONY: run test migrate lint format clean distclean venv
 

@@ -105,18 +105,30 @@ def operator_required(view=None, *, mfa_within=None):
                 return redirect_to_login(request.get_full_path())
             if not is_operator(request.user):
                 raise PermissionDenied("Only the co-op's operators can do this.")
-            if not has_totp(request.user):
-                messages.warning(request, "Operators must use an authenticator app. Set one up to continue.")
-                return _redirect(request, reverse("mfa_activate_totp"))
-            if not session_used_mfa(request, within=mfa_within):
-                messages.info(request, "Enter a code from your authenticator app to continue.")
-                query = urlencode({REDIRECT_FIELD_NAME: _back_to(request)})
-                return _redirect(request, f"{reverse('mfa_reauthenticate')}?{query}")
+            if (refusal := second_factor_refusal(request, mfa_within=mfa_within)) is not None:
+                return refusal
             return view(request, *args, **kwargs)
 
         return wrapper
 
     return decorator(view) if view is not None else decorator
+
+
+def second_factor_refusal(request, *, mfa_within=None):
+    """None when this session passed a second factor (recently enough); else where to send the user.
+
+    Someone without an authenticator app is sent to set one up; a session that
+    logged in with a password only is sent to enter a code. Used by
+    operator_required and by the admin site (coop.admin_site).
+    """
+    if not has_totp(request.user):
+        messages.warning(request, "This needs an authenticator app. Set one up to continue.")
+        return _redirect(request, reverse("mfa_activate_totp"))
+    if not session_used_mfa(request, within=mfa_within):
+        messages.info(request, "Enter a code from your authenticator app to continue.")
+        query = urlencode({REDIRECT_FIELD_NAME: _back_to(request)})
+        return _redirect(request, f"{reverse('mfa_reauthenticate')}?{query}")
+    return None
 
 
 def _back_to(request):

@@ -89,7 +89,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = os.environ.get("SITE_URL", "http://localhost:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "coop.apps.SwitchboardAdminConfig",  # the Django admin, with MFA
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -257,6 +257,8 @@ LOGGING = {
 }
 
 # --- Switchboard ---------------------------------------------------------------------
+# Every admin page needs a session that passed a second factor. Off only for the local demo.
+ADMIN_REQUIRES_MFA = env_bool("ADMIN_REQUIRES_MFA", True)
 # How long a contact method stays trusted after someone confirmed it works.
 CONTACT_VERIFICATION_MAX_AGE_DAYS = env_int("CONTACT_VERIFICATION_MAX_AGE_DAYS", 180)
 # Contracts ending within this many days are flagged.

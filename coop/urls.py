@@ -1,16 +1,9 @@
 """Every URL of Switchboard, grouped by object. Grep here to find a page's view."""
 
-from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
 from . import invitation_views
-
-admin.site.site_header = "Switchboard administration"
-admin.site.site_title = "Switchboard"
-admin.site.index_title = "The co-op's inventory, people and incidents"
-# The admin logs in through allauth too, so an admin with TOTP is asked for a code there as well.
-admin.site.login = secure_admin_login(admin.site.login)
 
 invitation_urls = [
     path("<str:token>/", invitation_views.accept_invitation, name="invitation"),

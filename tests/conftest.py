@@ -40,6 +40,27 @@ def _plain_http_settings(settings):
     }
 
 
+def log_in_with_second_factor(client, user):
+    """Log `user` in as if they had typed their password and then a TOTP code.
+
+    Sets up an authenticator app for them if they have none. Tests of the
+    login flow itself go through the real pages (test_login_and_mfa.py).
+    """
+    from allauth.account.internal.flows.login import record_authentication
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+        TOTP.activate(user, generate_totp_secret())
+    client.force_login(user)
+    session = client.session
+    request = type("Request", (), {"session": session})()
+    record_authentication(request, user, "password")
+    record_authentication(request, user, "mfa", type="totp")
+    session.save()
+    return client
+
+
 @pytest.fixture
 def admin_user(django_user_model):
     """Ada, a co-op admin: a superuser who keeps the inventory."""
@@ -50,8 +71,8 @@ def admin_user(django_user_model):
 
 @pytest.fixture
 def admin_client(client, admin_user):
-    client.force_login(admin_user)
-    return client
+    """Ada's browser, logged in with her password and authenticator code, as the admin requires."""
+    return log_in_with_second_factor(client, admin_user)
 
 
 # --- A real Celery worker -------------------------------------------------------------------

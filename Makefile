@@ -11,6 +11,7 @@ PYTEST_ARGS ?=
 # Re-run pip only when a requirements file changed since the last install.
 RUN_STAMP := $(VENV)/.installed-requirements
 TEST_STAMP := $(VENV)/.installed-requirements-test
+DEMO_STAMP := $(VENV)/.installed-requirements-demo
 
 # Made by `manage.py seed_demo` (coop/demo.py).
 DEMO_LOGIN := demo@example.org / switchboard-demo
@@ -20,7 +21,7 @@ DEMO_ENV := DEBUG=true ADMIN_REQUIRES_MFA=false C_FORCE_ROOT=1 PATH="$(abspath $
 
 .PHONY: run test migrate lint format clean distclean venv
 
-run: $(RUN_STAMP) migrate
+run: $(DEMO_STAMP) migrate
 	$(DEMO_ENV) $(BIN)/python manage.py seed_demo
 	@echo
 	@echo "  Switchboard is starting at http://127.0.0.1:$(PORT)/  (admin: http://127.0.0.1:$(PORT)/admin/)"
@@ -28,7 +29,8 @@ run: $(RUN_STAMP) migrate
 	@echo "  Web, Celery worker and Celery beat run together; Ctrl-C stops all three."
 	@echo
 	@# honcho exits 130 after Ctrl-C: that is the normal way to stop the demo.
-	$(DEMO_ENV) $(BIN)/honcho start -f Procfile.dev -p $(PORT) || [ $$? -eq 130 ]
+	@# WEB_PORT: honcho gives each process its own PORT; the demo's heartbeat curl needs the web's.
+	$(DEMO_ENV) WEB_PORT=$(PORT) $(BIN)/honcho start -f Procfile.dev -p $(PORT) || [ $$? -eq 130 ]
 
 test: $(TEST_STAMP)
 	@# pytest exits 5 when it collected no tests; make treats that as the failure it is.
@@ -57,7 +59,11 @@ $(RUN_STAMP): requirements.txt | $(BIN)/python
 	$(BIN)/python -m pip install --disable-pip-version-check --quiet -r requirements.txt
 	touch $@
 
-$(TEST_STAMP): requirements-test.txt requirements.txt | $(BIN)/python
+$(DEMO_STAMP): requirements-demo.txt requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install --disable-pip-version-check --quiet -r requirements-demo.txt
+	touch $@
+
+$(TEST_STAMP): requirements-test.txt requirements-demo.txt requirements.txt | $(BIN)/python
 	$(BIN)/python -m pip install --disable-pip-version-check --quiet -r requirements-test.txt
 	touch $@
 

@@ -9,32 +9,15 @@ import smtplib
 
 from django.contrib import admin, messages
 from django.db import models
-from django.db.models import Count, OuterRef, Subquery
-from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
+from .db import count_of
 from .models import ContactMethod, Contract, Invitation, Organization, Person, Site, SiteAccess
 
 logger = logging.getLogger(__name__)
-
-
-def count_of(model, field, **conditions):
-    """A subquery counting the `model` rows (matching `conditions`) whose `field` points at the outer row.
-
-    Several of these on one changelist do not multiply rows the way several
-    Count() joins would, and each stays one column of the page's one query.
-    """
-    rows = (
-        model.objects.filter(**conditions, **{field: OuterRef("pk")})
-        .order_by()
-        .values(field)
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Coalesce(Subquery(rows), 0)
 
 
 def change_link(obj, text=None):

@@ -33,4 +33,3 @@ class SwitchboardAdminSite(admin.AdminSite):
 
         # The base admin_view checks login and staff status first, then calls this.
         return super().admin_view(with_second_factor, cacheable)
-

@@ -97,7 +97,7 @@ def seed(now=None):
         machines = _machines(s, sites, orgs, people)
         guests = _xen_guests(s, machines, orgs, people) | _virtuozzo_containers(s, machines, orgs, people)
         _power(s, sites, machines)
-        _backups(s, guests)
+        _backups(s, guests, machines)
         _contracts(s, sites, orgs, machines)
         _runbooks(s, sites, machines, guests)
         _monitors(s, machines, guests)
@@ -660,7 +660,7 @@ def _power(s, sites, machines):
         s.ensure(PowerOutlet, {"controller": controller, "number": number}, {"machine": machine, "label": label})
 
 
-def _backups(s, guests):
+def _backups(s, guests, machines):
     s.ensure(
         BackupTarget,
         {"name": "wiki1 nightly (S3)"},
@@ -696,6 +696,24 @@ def _backups(s, guests):
             "prefix": "blog1/",
             "access_key_id": "DEMOBLOGBACKUP",
             "secret_access_key": "demo-blog-secret-key",
+        },
+    )
+    s.ensure(
+        BackupTarget,
+        {"name": "store1 configs (S3)"},
+        {
+            "kind": BackupTarget.Kind.S3,
+            "machine": machines["store1"],
+            "expected_interval": timedelta(days=1),
+            "grace": timedelta(hours=3),
+            "encryption_required": True,
+            "endpoint_url": S3_ENDPOINT,
+            "region": "us-east-1",
+            "bucket": "demo-store1-configs",
+            "prefix": "etc/",
+            "access_key_id": "DEMOSTORE1CONFIGS",
+            "secret_access_key": "demo-store1-secret-key",
+            "notes": "etckeeper tarball, nightly. The cron job stopped when store1's disk filled up.",
         },
     )
     s.ensure(

@@ -263,6 +263,19 @@ ADMIN_REQUIRES_MFA = env_bool("ADMIN_REQUIRES_MFA", True)
 CONTACT_VERIFICATION_MAX_AGE_DAYS = env_int("CONTACT_VERIFICATION_MAX_AGE_DAYS", 180)
 # Contracts ending within this many days are flagged.
 CONTRACT_WARNING_DAYS = env_int("CONTRACT_WARNING_DAYS", 60)
+# S3 backup targets are checked this often (minutes); heartbeat targets are judged on every beat.
+BACKUP_CHECK_EVERY_MINUTES = env_int("BACKUP_CHECK_EVERY_MINUTES", 60)
+# Installed into django-celery-beat's tables when beat starts; editable in the admin afterwards.
+CELERY_BEAT_SCHEDULE = {
+    "check-due-backups": {"task": "hosts.check_due_backups", "schedule": 300.0},
+    # Re-sends power actions a worker never got (the broker was down when they were requested).
+    "sweep-power-actions": {"task": "hosts.sweep_power_actions", "schedule": 30.0},
+}
+
+# Power actions (hosts/power/tasks.py): how long to wait for a cycled outlet to read on again.
+POWER_VERIFY_SECONDS = env_int("POWER_VERIFY_SECONDS", 30)
+# A queue of their own keeps power actions from waiting behind slow jobs (empty: Celery's default queue).
+POWER_QUEUE = os.environ.get("POWER_QUEUE", "")
 
 # --- Login: django-allauth, invite-only, TOTP MFA ----------------------------------------
 # Email + password; sign-up only through an invitation link (coop.adapters), and

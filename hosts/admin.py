@@ -9,18 +9,23 @@ from django.contrib import admin
 from django.db.models import BooleanField, ExpressionWrapper, Q
 from simple_history.admin import SimpleHistoryAdmin
 
-from coop.admin import FORMFIELD_OVERRIDES, change_link, count_of
+from coop.admin import FORMFIELD_OVERRIDES, change_link
+from coop.db import count_of
 
 from .models import (
+    BackupCheck,
     BackupTarget,
     DNSName,
     Guest,
+    HeartbeatPing,
     HostedService,
     IPAddress,
     Machine,
     Monitor,
+    PowerAction,
     PowerController,
     PowerOutlet,
+    RestoreDrill,
     Runbook,
     SoftwareVersion,
 )
@@ -272,7 +277,7 @@ class PowerControllerAdmin(SimpleHistoryAdmin):
     inlines = [OutletOfControllerInline]
     fieldsets = [
         (None, {"fields": ["name", "site", "driver", "notes"]}),
-        ("Connection", {"fields": ["host", "port", "snmp_version", "verify_tls"]}),
+        ("Connection", {"fields": ["host", "port", "snmp_version", "verify_tls", "timeout", "cooldown"]}),
         ("Credentials", {"fields": ["username", "secret_set", "secret"]}),
     ]
 
@@ -305,6 +310,27 @@ class PowerOutletAdmin(SimpleHistoryAdmin):
     ordering = ["controller__name", "number"]
 
 
+@admin.register(PowerAction)
+class PowerActionAdmin(admin.ModelAdmin):
+    """The audit trail of power actions: read-only, since a row is what keeps an action from running twice."""
+
+    list_display = ["requested_at", "operation", "outlet", "machine", "state", "requested_by", "finished_at"]
+    list_select_related = ["outlet__controller", "machine", "requested_by"]
+    list_filter = ["state", "operation", "controller__site"]
+    search_fields = ["machine__hostname", "controller__name", "reason"]
+    date_hierarchy = "requested_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        # The audit trail of who cycled what: nobody deletes it, not even an admin.
+        return False
+
+
 # --- Backups, runbooks, monitors ------------------------------------------------------------
 
 
@@ -326,11 +352,14 @@ class BackupTargetAdmin(SimpleHistoryAdmin):
     list_filter = ["kind", "state", "encryption_required"]
     search_fields = ["name", "bucket", "prefix", "machine__hostname", "guest__name"]
     autocomplete_fields = ["machine", "guest"]
-    readonly_fields = ["heartbeat_id", "state", "last_checked_at", "secret_set"]
+    readonly_fields = ["heartbeat_id", "state", "state_since", "state_message", "last_checked_at", "secret_set"]
     ordering = ["name"]
     fieldsets = [
         (None, {"fields": ["name", "kind", "machine", "guest", "notes"]}),
-        ("Expectations", {"fields": ["expected_interval", "grace", "encryption_required", "min_size_bytes"]}),
+        (
+            "Expectations",
+            {"fields": ["expected_interval", "grace", "encryption_required", "min_size_bytes", "drill_every_days"]},
+        ),
         (
             "S3",
             {
@@ -346,7 +375,10 @@ class BackupTargetAdmin(SimpleHistoryAdmin):
             },
         ),
         ("Heartbeat", {"fields": ["heartbeat_id"]}),
-        ("Latest result", {"fields": ["state", "last_checked_at", "last_exercised_at"]}),
+        (
+            "Latest result",
+            {"fields": ["state", "state_since", "state_message", "last_checked_at", "last_exercised_at"]},
+        ),
     ]
 
     def get_queryset(self, request):
@@ -364,6 +396,35 @@ class BackupTargetAdmin(SimpleHistoryAdmin):
     @admin.display(description="secret key set", boolean=True)
     def secret_set(self, target):
         return getattr(target, "secret_is_set", False)
+
+
+@admin.register(BackupCheck)
+class BackupCheckAdmin(admin.ModelAdmin):
+    autocomplete_fields = ["target"]
+    list_display = ["target", "checked_at", "state", "message", "size_bytes", "encryption", "duration"]
+    list_select_related = ["target"]
+    list_filter = ["state"]
+    search_fields = ["target__name", "newest_key", "message"]
+    date_hierarchy = "checked_at"
+
+
+@admin.register(HeartbeatPing)
+class HeartbeatPingAdmin(admin.ModelAdmin):
+    autocomplete_fields = ["target"]
+    list_display = ["target", "kind", "received_at", "remote_addr", "run_time", "body_truncated"]
+    list_select_related = ["target"]
+    list_filter = ["kind"]
+    search_fields = ["target__name", "body"]
+    date_hierarchy = "received_at"
+
+
+@admin.register(RestoreDrill)
+class RestoreDrillAdmin(admin.ModelAdmin):
+    list_display = ["target", "started_at", "what", "onto", "duration", "succeeded", "performed_by"]
+    list_select_related = ["target", "performed_by"]
+    list_filter = ["succeeded"]
+    search_fields = ["target__name", "what", "from_backup", "onto", "notes"]
+    autocomplete_fields = ["target", "performed_by"]
 
 
 @admin.register(Runbook)

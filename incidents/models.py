@@ -8,7 +8,21 @@ from django.urls import reverse
 from django.utils import timezone
 
 from coop.models import Organization
-from hosts.models import Guest, Machine
+from hosts.models import Guest, HostedService, Machine
+
+
+class IncidentQuerySet(models.QuerySet):
+    def touching_machine(self, machine):
+        """Incidents naming the machine or one of its guests (one outage page lists them all)."""
+        named = Incident.machines.through.objects.filter(machine=machine).values("incident")
+        via_guests = Incident.guests.through.objects.filter(guest__machine=machine).values("incident")
+        return self.filter(Q(pk__in=named) | Q(pk__in=via_guests))
+
+    def touching_guest(self, guest):
+        """Incidents naming the guest or the machine it runs on."""
+        named = Incident.guests.through.objects.filter(guest=guest).values("incident")
+        via_host = Incident.machines.through.objects.filter(machine=guest.machine_id).values("incident")
+        return self.filter(Q(pk__in=named) | Q(pk__in=via_host))
 
 
 class Incident(models.Model):
@@ -49,6 +63,8 @@ class Incident(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
 
+    objects = IncidentQuerySet.as_manager()
+
     class Meta:
         ordering = ["-started_at"]
         constraints = [
@@ -87,14 +103,17 @@ class Incident(models.Model):
 
     def affected_guests(self):
         """Guests named on the incident plus every guest of an affected machine."""
-        return Guest.objects.filter(Q(incidents=self) | Q(machine__incidents=self)).distinct()
+        # Subqueries, not joins: no duplicates to remove, however many guests a host has.
+        return Guest.objects.filter(Q(pk__in=self.guests.values("pk")) | Q(machine__in=self.machines.values("pk")))
 
     def affected_owners(self):
         """Organisations owning an affected machine, guest or hosted service."""
-        guests = self.affected_guests()
+        guests = self.affected_guests().values("pk")
         return Organization.objects.filter(
-            Q(machines__incidents=self) | Q(guests__in=guests) | Q(services__guest__in=guests)
-        ).distinct()
+            Q(pk__in=self.machines.values("owner"))
+            | Q(pk__in=Guest.objects.filter(pk__in=guests).values("owner"))
+            | Q(pk__in=HostedService.objects.filter(guest__in=guests).values("owner"))
+        )
 
     def note(self, body, *, by=None, kind=None, is_public=False, at=None):
         """Add an entry to this incident's timeline (the one audit trail people read)."""

@@ -1,13 +1,12 @@
 """Incident pages for members: the list, and one incident with its whole timeline."""
 
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET
 
 from coop.access import member_required
 from coop.pages import paginate, render_page
-from hosts.models import Guest
 
 from .models import Incident
 
@@ -41,12 +40,7 @@ def incident_list(request: HttpRequest):
 @member_required
 def incident_detail(request: HttpRequest, pk):
     incident = _get_incident(pk)
-    affected_guests = (
-        Guest.objects.filter(Q(incidents=incident) | Q(machine__incidents=incident))
-        .distinct()
-        .with_monitor_state()
-        .select_related("machine", "owner")
-    )
+    affected_guests = incident.affected_guests().with_monitor_state().select_related("machine", "owner")
     timeline = incident.timeline.select_related("author").order_by("at", "pk")
     context = {
         "incident": incident,

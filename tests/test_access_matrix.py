@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 import pytest
 from django.urls import URLResolver, get_resolver, reverse
 
+from hosts.models import BackupTarget
+
 from .scene import NOOR_PHONE, PRIVATE_NOTE, WIKI_IPV4, WIKI_IPV6, build_scene
 
 pytest_plugins = ["tests.cast"]
@@ -19,6 +21,8 @@ LOGIN = "login"  # redirected to the login page
 
 PRIVATE = {"anonymous": LOGIN, "outsider": 403, "member": 200, "operator": 200, "admin": 200}
 PUBLIC = dict.fromkeys(ROLES, 200)
+# Power actions: operators only, and only with an authenticator app (the cast has none: sent to set one up).
+OPERATOR_MFA = {"anonymous": LOGIN, "outsider": 403, "member": 403, "operator": 302, "admin": 302}
 # A member's successful POST redirects back to the page.
 PRIVATE_POST = {**PRIVATE, "member": 302, "operator": 302, "admin": 302}
 
@@ -43,9 +47,38 @@ PAGES = {
     "organization_detail": Page(lambda s: f"/organizations/{s.wiki_owner.slug}/", PRIVATE),
     "machine_list": Page(lambda s: "/machines/", PRIVATE),
     "machine_detail": Page(lambda s: f"/machines/{s.machine.hostname}/", PRIVATE),
+    "power_request": Page(lambda s: f"/machines/{s.machine.hostname}/power/", OPERATOR_MFA),
+    "power_action": Page(lambda s: f"/machines/{s.machine.hostname}/power/{_power_action(s).pk}/", PRIVATE),
+    "power_action_done": Page(
+        lambda s: f"/machines/{s.machine.hostname}/power/{_power_action(s).pk}/done/", OPERATOR_MFA, method="post"
+    ),
+    "power_secret_reveal": Page(
+        lambda s: f"/machines/{s.machine.hostname}/power/controllers/{s.machine.outlets.get().controller_id}/password/",
+        OPERATOR_MFA,
+    ),
     "guest_list": Page(lambda s: "/guests/", PRIVATE),
     "guest_detail": Page(lambda s: f"/guests/{s.wiki.name}/", PRIVATE),
     "backup_list": Page(lambda s: "/backups/", PRIVATE),
+    "backup_detail": Page(lambda s: f"/backups/{_backup(s).pk}/", PRIVATE),
+    "backup_check_now": Page(lambda s: f"/backups/{_backup(s).pk}/check/", PRIVATE_POST, method="post"),
+    "backup_drills": Page(lambda s: f"/backups/{_backup(s).pk}/drills/", PRIVATE),
+    "backup_drill_new": Page(
+        lambda s: f"/backups/{_backup(s).pk}/drills/new/",
+        PRIVATE_POST,
+        method="post",
+        data={
+            "what": "db",
+            "from_backup": "last night",
+            "onto": "a VM",
+            "started_at": "2026-11-21T10:00",
+            "duration": "1:00:00",
+            "succeeded": "yes",
+        },
+    ),
+    # Backup jobs call these with no login; the rules are in tests/backups/test_heartbeat_pings.py.
+    "heartbeat_ping": Page(lambda s: f"/ping/{_heartbeat(s).heartbeat_id}", PUBLIC),
+    "heartbeat_ping_start": Page(lambda s: f"/ping/{_heartbeat(s).heartbeat_id}/start", PUBLIC, method="post"),
+    "heartbeat_ping_fail": Page(lambda s: f"/ping/{_heartbeat(s).heartbeat_id}/fail", PUBLIC, method="post"),
     "runbook_list": Page(lambda s: "/runbooks/", PRIVATE),
     "runbook_new": Page(lambda s: f"/runbooks/new/?machine={s.machine.hostname}", PRIVATE),
     "runbook_detail": Page(lambda s: f"/runbooks/{s.runbook.pk}/", PRIVATE),
@@ -63,7 +96,31 @@ PAGES = {
     "invitation": Page(lambda s: "/invitations/no-such-token/", dict.fromkeys(ROLES, 404)),
 }
 
+
+def _backup(scene):
+    return BackupTarget.objects.get(guest=scene.wiki, kind="s3", name="wiki-s3")
+
+
+def _heartbeat(scene):
+    return BackupTarget.objects.get(machine=scene.machine, kind="heartbeat", name="dom0-etc")
+
+
 OWN_TESTS = ("admin/", "accounts/")
+
+
+def _power_action(scene):
+    """A finished power-cycle of the scene's machine (the progress page needs one)."""
+    from hosts.models import PowerAction
+
+    outlet = scene.machine.outlets.select_related("controller").get()
+    return PowerAction.objects.create(
+        outlet=outlet,
+        controller=outlet.controller,
+        machine=scene.machine,
+        operation="cycle",
+        reason="test",
+        state=PowerAction.State.SUCCEEDED,
+    )
 
 
 def url_names(patterns=None, prefix=""):

@@ -1,6 +1,6 @@
 """The inventory app's models, one module per noun; import them from here."""
 
-from .backups import BackupState, BackupTarget
+from .backups import BackupCheck, BackupState, BackupTarget, HeartbeatPing, RestoreDrill
 from .inventory import (
     DNSName,
     Guest,
@@ -12,20 +12,26 @@ from .inventory import (
     Runbook,
     SoftwareVersion,
 )
-from .power import PowerController, PowerOutlet
+from .power import PowerAction, PowerActionRefused, PowerController, PowerOutlet, PowerState
 
 __all__ = [
+    "BackupCheck",
     "BackupState",
     "BackupTarget",
     "DNSName",
     "Guest",
+    "HeartbeatPing",
     "HostedService",
     "IPAddress",
     "Lifecycle",
     "Machine",
     "Monitor",
+    "PowerAction",
+    "PowerActionRefused",
     "PowerController",
     "PowerOutlet",
+    "PowerState",
+    "RestoreDrill",
     "Runbook",
     "SoftwareVersion",
 ]

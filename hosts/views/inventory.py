@@ -1,11 +1,12 @@
 """Machines (the machine page is the outage page) and guests."""
 
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Prefetch, Q
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
-from coop.access import member_required
+from coop.access import is_operator, member_required
+from coop.db import count_of
 from coop.pages import paginate, render_page, text_param
 from coop.search import clean_query, people_to_call
 from coop.views import access_for_site, machines_down
@@ -17,14 +18,19 @@ DETAIL_ROWS = 25
 TIMELINE_ROWS = 10
 
 
+RECENT_INCIDENTS = 20
+
+
 def _open_incidents(incidents):
-    return incidents.exclude(status=Incident.Status.RESOLVED).distinct().order_by("-started_at")[:5]
+    return incidents.exclude(status=Incident.Status.RESOLVED).order_by("-started_at")[:5]
 
 
 def _recent_timeline(incidents):
-    """The newest entries on any of these incidents' timelines."""
+    """The newest entries on the timelines of the latest of these incidents."""
+    # Bounded to recent incidents, so a machine's long history does not slow its outage page.
+    latest = incidents.order_by("-started_at").values("pk")[:RECENT_INCIDENTS]
     return (
-        TimelineEntry.objects.filter(incident__in=incidents.values("pk"))
+        TimelineEntry.objects.filter(incident__in=latest)
         .select_related("incident", "author")
         .order_by("-at", "-pk")[:TIMELINE_ROWS]
     )
@@ -52,7 +58,8 @@ def machine_list(request: HttpRequest):
     text = text_param(request, "q")
     if text:
         machines = machines.filter(hostname__icontains=text)
-    machines = machines.annotate(guest_count=Count("guests")).order_by("hostname")
+    # A subquery runs for the rows on the page only; a join and GROUP BY would count every guest.
+    machines = machines.annotate(guest_count=count_of(Guest, "machine")).order_by("hostname")
     context = {"page": paginate(request, machines), "state": state, "site": site, "q": text}
     return render_page(request, "hosts/machine_list.html", context, partial="hosts/_machine_rows.html")
 
@@ -60,8 +67,10 @@ def machine_list(request: HttpRequest):
 @require_GET
 @member_required
 def machine_detail(request: HttpRequest, hostname):
+    from .power import power_panel_context
+
     machine = _get_machine(hostname)
-    incidents = Incident.objects.filter(Q(machines=machine) | Q(guests__machine=machine))
+    incidents = Incident.objects.touching_machine(machine)
     guests = machine.guests.with_monitor_state().select_related("owner")
     context = {
         "machine": machine,
@@ -80,6 +89,8 @@ def machine_detail(request: HttpRequest, hostname):
         "addresses": machine.addresses.all(),
         "dns_names": machine.dns_names.all(),
         "contracts": machine.contracts.select_related("provider"),
+        "user_is_operator": is_operator(request.user),
+        **power_panel_context(machine),
     }
     return render(request, "hosts/machine_detail.html", context)
 
@@ -118,7 +129,7 @@ def guest_list(request: HttpRequest):
 @member_required
 def guest_detail(request: HttpRequest, name):
     guest = _get_guest(name)
-    incidents = Incident.objects.filter(Q(guests=guest) | Q(machines=guest.machine_id))
+    incidents = Incident.objects.touching_guest(guest)
     context = {
         "guest": guest,
         "machine": guest.machine,

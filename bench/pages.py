@@ -1,0 +1,286 @@
+"""Load-test the pages volunteers use, on loopback, against one or more bench databases.
+
+    .venv/bin/python -m bench.pages                                  # switchboard_bench
+    .venv/bin/python -m bench.pages switchboard_bench switchboard_bench_small
+
+For each database: collectstatic into a temporary STATIC_ROOT (DEBUG is off, so the manifest
+storage needs it), log in the bench member, count each page's SQL queries once in-process
+(django.test.Client + CaptureQueriesContext), start gunicorn (sync workers) on 127.0.0.1, drive
+each page with wrk for a fixed time, and stop gunicorn (always). Then one table per database and
+a big-vs-small comparison. Each page is compared with a bare Django page served by the same
+gunicorn, behind the same middleware, with the same session cookie (bench/urls.py).
+"""
+
+import argparse
+import http.client
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+from bench.env import DEFAULT_DATABASE, ROOT, bench_environ, use_database
+
+BARE = "bare Django page"
+
+
+# --- In the child process: one database ------------------------------------------------------------
+
+
+def pick_pages():
+    """(label, path, logged_in) for every page measured, chosen from the database's data."""
+    from django.db.models import Count
+
+    from hosts.models import Guest, Machine
+    from incidents.models import TimelineEntry
+
+    big = Machine.objects.annotate(n=Count("guests")).order_by("-n", "pk").first()
+    guests = Guest.objects.order_by("pk")
+    guest = guests.prefetch_related("addresses", "dns_names")[guests.count() // 2]  # a typical guest, mid-table
+    ipv6 = next(a.address for a in guest.addresses.all() if ":" in a.address)
+    dns_name = guest.dns_names.all()[0].name
+    busiest = TimelineEntry.objects.values("incident").annotate(n=Count("pk")).order_by("-n").first()
+    return [
+        (BARE, "/bench-bare/", True),
+        ("bare page reading request.user", "/bench-bare-user/", True),
+        (f"machine page ({big.n:,} guests)", f"/machines/{big.hostname}/", True),
+        ("machine list", "/machines/", True),
+        ("search: IPv6 address", f"/search/?q={ipv6}", True),
+        ("search: DNS name", f"/search/?q={dns_name}", True),
+        ("dashboard", "/", True),
+        (f"incident ({busiest['n']:,} entries)", f"/incidents/{busiest['incident']}/", True),
+        ("status (anonymous)", "/status/", False),
+    ]
+
+
+def sizes():
+    from hosts.models import Guest, Machine
+    from incidents.models import TimelineEntry
+
+    entries = TimelineEntry.objects.count()
+    return {"machines": Machine.objects.count(), "guests": Guest.objects.count(), "entries": entries}
+
+
+def session_cookie():
+    """A logged-in session of the bench member (a member of the Members group), as a cookie value."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from django.test import Client
+
+    from coop.access import MEMBERS
+
+    user, _ = get_user_model().objects.get_or_create(username="bench", defaults={"email": "bench@example.org"})
+    user.groups.add(Group.objects.get_or_create(name=MEMBERS)[0])
+    client = Client()
+    client.force_login(user)
+    return client.cookies["sessionid"].value
+
+
+def count_queries(pages, cookie):
+    """Per path: status, SQL query count, SQL time and the slowest query, from a second (warm) request."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    counts = {}
+    for _label, path, logged_in in pages:
+        client = Client()
+        if logged_in:
+            client.cookies["sessionid"] = cookie
+        client.get(path)  # warm: the first request may fill per-process caches (content types, templates)
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(path)
+        times = [(float(q["time"]), q["sql"]) for q in captured.captured_queries]
+        slowest = max(times, default=(0.0, ""))
+        counts[path] = {
+            "status": response.status_code,
+            "queries": len(times),
+            "sql_ms": round(sum(t for t, _ in times) * 1000, 1),
+            "slowest_ms": round(slowest[0] * 1000, 1),
+            "slowest_sql": slowest[1][:300],
+        }
+    return counts
+
+
+def get(port, path, cookie=None):
+    """Status and body length of one GET (no redirect following: a login redirect must show as 302)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("GET", path, headers={"Cookie": f"sessionid={cookie}"} if cookie else {})
+        response = conn.getresponse()
+        return response.status, len(response.read())
+    finally:
+        conn.close()
+
+
+def start_gunicorn(port, workers):
+    command = [
+        str(ROOT / ".venv" / "bin" / "gunicorn"),
+        "bench.wsgi:application",
+        f"--workers={workers}",
+        f"--bind=127.0.0.1:{port}",
+        "--worker-class=sync",
+        "--log-level=warning",
+    ]
+    server = subprocess.Popen(command, cwd=ROOT, env=os.environ.copy())
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {server.returncode}")
+        try:
+            if get(port, "/bench-bare/")[0] == 200:
+                return server
+        except OSError:
+            pass
+        time.sleep(0.2)
+    stop(server)
+    raise RuntimeError("gunicorn did not answer within 30 s")
+
+
+def stop(server):
+    if server.poll() is None:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def to_ms(text):
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def wrk(port, path, cookie, seconds, threads, connections):
+    """Requests/s, p50 and p99 latency (ms) and the count of non-2xx answers and socket errors."""
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
+    if cookie:
+        command += ["-H", f"Cookie: sessionid={cookie}"]
+    out = subprocess.run([*command, f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, check=True)
+    text = out.stdout
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    socket_errors = re.search(r"Socket errors: connect (\d+), read \d+, write (\d+), timeout (\d+)", text)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)),
+        "p50_ms": to_ms(re.search(r"\s50%\s+(\S+)", text).group(1)),
+        "p99_ms": to_ms(re.search(r"\s99%\s+(\S+)", text).group(1)),
+        "requests": int(re.search(r"(\d+) requests in", text).group(1)),
+        "non_2xx": int(errors.group(1)) if errors else 0,
+        # connect/write errors and timeouts; "read" errors are gunicorn's sync workers closing after each reply
+        "socket_errors": sum(int(n) for n in socket_errors.groups()) if socket_errors else 0,
+    }
+
+
+def run_one(database, args):
+    """Everything for one database; returns a JSON-able dict."""
+    use_database(database)
+    from django.core.management import call_command
+
+    shutil.rmtree(os.environ["BENCH_STATIC_ROOT"], ignore_errors=True)
+    call_command("collectstatic", interactive=False, verbosity=0)
+    pages = pick_pages()
+    cookie = session_cookie()
+    counts = count_queries(pages, cookie)
+    result = {"database": database, "sizes": sizes(), "pages": []}
+    server = start_gunicorn(args.port, args.workers)
+    try:
+        for label, path, logged_in in [*pages, (BARE + " (again)", "/bench-bare/", True)]:
+            cookie_here = cookie if logged_in else None
+            status, length = get(args.port, path, cookie_here)
+            if status != 200:
+                raise RuntimeError(f"{path} answered {status}, not 200")
+            wrk(args.port, path, cookie_here, 2, args.threads, args.connections)  # warm-up, not counted
+            figures = wrk(args.port, path, cookie_here, args.duration, args.threads, args.connections)
+            row = {"label": label, "path": path, "bytes": length, **figures, **counts.get(path, {})}
+            result["pages"].append(row)
+            print(f"  {database}: {label:32} {figures['rps']:8.1f} req/s", file=sys.stderr, flush=True)
+    finally:
+        stop(server)
+    return result
+
+
+# --- In the parent: one child per database, then the tables ----------------------------------------
+
+
+def table(result):
+    pages = result["pages"]
+    bare = [p["rps"] for p in pages if p["label"].startswith(BARE)]
+    bare_rps = sum(bare) / len(bare)
+    sizes = result["sizes"]
+    lines = [
+        f"### {result['database']}: {sizes['machines']:,} machines, {sizes['guests']:,} guests, "
+        f"{sizes['entries']:,} timeline entries",
+        "",
+        "| page | URL | req/s | p50 ms | p99 ms | vs bare | queries | SQL ms | target |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for p in pages:
+        ratio = p["rps"] / bare_rps
+        ok = "" if p["label"].startswith(BARE) else ("ok" if ratio >= 0.5 else "**MISS**")
+        if not p["requests"]:
+            ok += " (no request finished within the run)"
+        if p["non_2xx"] or p["socket_errors"]:
+            ok += f" ({p['non_2xx']} non-2xx, {p['socket_errors']} socket errors)"
+        path = p["path"] if len(p["path"]) <= 60 else p["path"][:57] + "..."
+        lines.append(
+            f"| {p['label']} | `{path}` | {p['rps']:.0f} | {p['p50_ms']:.1f} | {p['p99_ms']:.1f} | "
+            f"{ratio:.2f} | {p.get('queries', '')} | {p.get('sql_ms', '')} | {ok} |"
+        )
+    lines.append("")
+    lines.append(f"Bare page: {bare_rps:.0f} req/s (mean of the first and last run: {bare[0]:.0f}, {bare[-1]:.0f}).")
+    slow = [p for p in pages if p.get("slowest_ms", 0) >= 5]
+    for p in slow:
+        lines.append(f"- slowest query on {p['label']}: {p['slowest_ms']} ms: `{p['slowest_sql'][:200]}`")
+    return "\n".join(lines)
+
+
+def comparison(results):
+    """Per page: req/s and queries for each database, so growth shows at a glance."""
+    head = " | ".join(f"{r['sizes']['machines']:,} machines: req/s, queries" for r in results)
+    lines = [f"| page | {head} |", "|---|" + "---|" * len(results)]
+    for i, page in enumerate(results[0]["pages"]):
+        cells = [f"{r['pages'][i]['rps']:.0f}, {r['pages'][i].get('queries', '')}" for r in results]
+        label = re.sub(r" \(.*\)", "", page["label"]) if "again" not in page["label"] else page["label"]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("databases", nargs="*", default=[DEFAULT_DATABASE], help="bench databases to measure")
+    parser.add_argument("--duration", type=int, default=10, help="seconds of wrk per page (default: %(default)s)")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads (default: %(default)s)")
+    parser.add_argument("--connections", type=int, default=8, help="wrk connections (default: %(default)s)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (default: %(default)s)")
+    parser.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default: %(default)s)")
+    parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed (apt-get install -y wrk)")
+    if args.child:  # one database per process: Django is set up once per process
+        print(json.dumps(run_one(args.databases[0], args)))
+        return 0
+
+    results = []
+    for database in args.databases:
+        child_args = [a for a in (argv if argv is not None else sys.argv[1:]) if a not in args.databases]
+        command = [sys.executable, "-m", "bench.pages", "--child", *child_args, database]
+        env = {**os.environ, **bench_environ(database)}
+        out = subprocess.run(command, cwd=ROOT, env=env, capture_output=False, stdout=subprocess.PIPE, check=True)
+        results.append(json.loads(out.stdout.decode().strip().splitlines()[-1]))
+        print(table(results[-1]) + "\n", flush=True)
+    if len(results) > 1:
+        print(comparison(results))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""Celery tasks for backup checks (imported by hosts/tasks.py so the worker finds them).
+
+- check_due_backups: the beat task (every 5 minutes, coop/settings.py CELERY_BEAT_SCHEDULE):
+  queues a check of every S3 target that is due, re-sends "check now" requests a lost
+  message left behind, and judges every heartbeat target in place (no network involved);
+- check_backup_target(pk): one target. It takes a primary key, never credentials, and
+  claims the target with a conditional UPDATE, so two workers never check it at once.
+"""
+
+import logging
+
+from celery import shared_task
+from django.db import transaction
+from django.utils import timezone
+
+from .backup_checks import judge_heartbeat
+from .models import BackupTarget
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(name="hosts.check_backup_target", ignore_result=False)
+def check_backup_target(pk):
+    """Check one target now and return its state (or "busy" when another worker holds it)."""
+    target = BackupTarget.objects.filter(pk=pk).first()
+    if target is None:
+        return "gone"
+    try:
+        check = target.run_check()
+    except Exception:
+        # Only the pk and the exception: a target's fields include its secret.
+        logger.exception("backup check of target %s failed", pk)
+        raise
+    if check is None:
+        logger.info("backup target %s is being checked by another worker", pk)
+        return "busy"
+    logger.info("backup target %s checked: %s in %.2f s", pk, check.state, check.duration.total_seconds())
+    return check.state
+
+
+@shared_task(name="hosts.check_due_backups")
+def check_due_backups():
+    """Queue the S3 targets that are due and judge the heartbeat targets; return how many of each."""
+    now = timezone.now()
+    due = list(BackupTarget.objects.due_for_check(now).values_list("pk", flat=True))
+    for pk in due:
+        transaction.on_commit(lambda pk=pk: check_backup_target.delay(pk))
+    judged = 0
+    for target in BackupTarget.objects.filter(kind=BackupTarget.Kind.HEARTBEAT).select_related("machine", "guest"):
+        if target.claim(now):
+            try:
+                target.record(judge_heartbeat(target, now), now=now, keep_unchanged=False)
+            finally:
+                target.release()
+            judged += 1
+    logger.info("backup sweep: %d S3 check(s) queued, %d heartbeat target(s) judged", len(due), judged)
+    return {"queued": len(due), "heartbeats": judged}

@@ -1,0 +1,164 @@
+"""Power actions from the machine page: confirm, request, follow progress, mark manual ones done,
+and reveal a BMC password in an outage. Operators with a fresh MFA code only; members may watch."""
+
+from django import forms
+from django.contrib import messages
+from django.db.models import Q
+from django.http import Http404, HttpRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from coop.access import member_required, operator_required
+from coop.models import Organization
+
+from ..models import PowerAction, PowerActionRefused, PowerController, PowerOutlet
+from ..power.manual import ManualDriver
+from .inventory import _get_machine
+
+# A power action or a password reveal needs a code from the authenticator app this recent (seconds).
+MFA_FRESH = 600
+RECENT_ACTIONS = 5
+
+
+class PowerRequestForm(forms.Form):
+    """What the operator asks for, why, and the hostname typed to prove it is the right machine."""
+
+    outlet = forms.ModelChoiceField(queryset=PowerOutlet.objects.none(), empty_label=None)
+    operation = forms.ChoiceField(choices=PowerAction.Operation.choices, initial=PowerAction.Operation.CYCLE)
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=1000,
+        help_text="Goes on the incident timeline, e.g. “dom0 frozen, no ping, console dead”.",
+    )
+    confirm_hostname = forms.CharField(label="Type the machine's hostname to confirm", max_length=253)
+    cooldown_override = forms.CharField(
+        label="Override the cooldown (admins only): why",
+        required=False,
+        max_length=500,
+        help_text="Leave empty unless the outlet was switched minutes ago and it must happen again now.",
+    )
+
+    def __init__(self, *args, machine, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.machine = machine
+        self.fields["outlet"].queryset = machine.outlets.select_related("controller")
+        self.fields["outlet"].label_from_instance = lambda outlet: (
+            f"{outlet.controller.name} outlet {outlet.number}" + (f" ({outlet.label})" if outlet.label else "")
+        )
+
+    def clean_reason(self):
+        reason = self.cleaned_data["reason"].strip()
+        if len(reason) < 5:
+            raise forms.ValidationError("Say why, in a few words: the timeline is how others learn what happened.")
+        return reason
+
+    def clean_confirm_hostname(self):
+        typed = self.cleaned_data["confirm_hostname"].strip().rstrip(".").lower()
+        if typed != self.machine.hostname:
+            raise forms.ValidationError(f"That is not this machine's hostname; type “{self.machine.hostname}”.")
+        return typed
+
+
+class RevealForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=500,
+        help_text="Recorded on the incident timeline with your name.",
+    )
+
+
+def _who_goes_down(machine):
+    """Every guest on the machine and every owner (of the machine, a guest or a site on it)."""
+    guests = machine.guests.select_related("owner").order_by("name")
+    owners = Organization.objects.filter(
+        Q(machines=machine) | Q(guests__machine=machine) | Q(services__guest__machine=machine)
+    ).distinct()
+    return guests, owners
+
+
+def _recent_actions(machine):
+    return (
+        PowerAction.objects.filter(machine=machine)
+        .select_related("outlet__controller", "requested_by", "performed_by")
+        .order_by("-requested_at", "-pk")[:RECENT_ACTIONS]
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@operator_required(mfa_within=MFA_FRESH)
+def power_request(request: HttpRequest, hostname):
+    machine = _get_machine(hostname)
+    if not machine.outlets.exists():
+        raise Http404("This machine has no switched outlet or BMC.")
+    form = PowerRequestForm(request.POST or None, machine=machine)
+    if request.method == "POST" and form.is_valid():
+        override = form.cleaned_data["cooldown_override"].strip()
+        try:
+            action, created = PowerAction.request(
+                outlet=form.cleaned_data["outlet"],
+                operation=form.cleaned_data["operation"],
+                reason=form.cleaned_data["reason"],
+                by=request.user,
+                cooldown_override=override if request.user.is_superuser else "",
+            )
+        except PowerActionRefused as refusal:
+            form.add_error(None, str(refusal))
+        else:
+            if not created:
+                messages.info(request, "The same action was already under way: you are following it now.")
+            return redirect("power_action", hostname=machine.hostname, pk=action.pk)
+    guests, owners = _who_goes_down(machine)
+    context = {"machine": machine, "form": form, "guests": guests, "owners": owners}
+    return render(request, "hosts/power/request.html", context, status=400 if form.errors else 200)
+
+
+@require_GET
+@member_required
+def power_action(request: HttpRequest, hostname, pk):
+    machine = _get_machine(hostname)
+    action = get_object_or_404(
+        PowerAction.objects.select_related("outlet__controller__site", "requested_by", "performed_by", "incident"),
+        pk=pk,
+        machine=machine,
+    )
+    steps = ManualDriver(action.controller).steps(action) if action.controller.driver == "manual" else []
+    context = {"machine": machine, "action": action, "steps": steps}
+    if request.htmx and not request.htmx.boosted:
+        return render(request, "hosts/power/_action.html", context)
+    return render(request, "hosts/power/action.html", context)
+
+
+@require_POST
+@operator_required(mfa_within=MFA_FRESH)
+def power_action_done(request: HttpRequest, hostname, pk):
+    """A person on site says they switched it (manual controllers only)."""
+    machine = _get_machine(hostname)
+    action = get_object_or_404(PowerAction, pk=pk, machine=machine, controller__driver="manual")
+    if action.state == PowerAction.State.QUEUED or action.state == PowerAction.State.REQUESTED:
+        action.claim()
+    if not action.finish(succeeded=True, result="Done by hand on site.", by=request.user):
+        messages.info(request, "This action was already finished.")
+    return redirect("power_action", hostname=machine.hostname, pk=action.pk)
+
+
+@require_http_methods(["GET", "POST"])
+@operator_required(mfa_within=MFA_FRESH)
+def power_secret_reveal(request: HttpRequest, hostname, controller_pk):
+    machine = _get_machine(hostname)
+    controller = get_object_or_404(PowerController, pk=controller_pk, outlets__machine=machine)
+    form = RevealForm(request.POST or None)
+    secret = None
+    if request.method == "POST" and form.is_valid():
+        secret = controller.reveal_secret(by=request.user, reason=form.cleaned_data["reason"], machine=machine)
+    response = render(
+        request,
+        "hosts/power/reveal.html",
+        {"machine": machine, "controller": controller, "form": form, "secret": secret},
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def power_panel_context(machine):
+    """What the machine page's power panel shows: the last few actions."""
+    return {"power_actions": list(_recent_actions(machine))}

@@ -26,7 +26,7 @@ run: $(DEMO_STAMP) migrate
 	@echo
 	@echo "  Switchboard is starting at http://127.0.0.1:$(PORT)/  (admin: http://127.0.0.1:$(PORT)/admin/)"
 	@echo "  Demo login: $(DEMO_LOGIN)"
-	@echo "  Web, Celery worker and Celery beat run together; Ctrl-C stops all three."
+	@echo "  Web, Celery worker and beat, a PDU simulator and a local S3 server run together; Ctrl-C stops them all."
 	@echo
 	@# honcho exits 130 after Ctrl-C: that is the normal way to stop the demo.
 	@# WEB_PORT: honcho gives each process its own PORT; the demo's heartbeat curl needs the web's.

@@ -15,9 +15,7 @@ from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.mfa.base import forms as mfa_forms
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.forms import ActivateTOTPForm as ActivateTOTPFormBase
-from cryptography.fernet import Fernet, MultiFernet
 from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -25,6 +23,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from .access import has_totp, is_operator
+from .fields import fernet
 from .invitation_views import INVITATION_SESSION_KEY, invalid_invitation_response, invitation_in_session
 from .models import Invitation
 
@@ -141,10 +140,6 @@ class ActivateTOTPForm(ActivateTOTPFormBase):
         self.fields["code"].help_text = "The 6-digit code your app shows now."
 
 
-def _fernet():
-    return MultiFernet([Fernet(key) for key in settings.FIELD_ENCRYPTION_KEY])
-
-
 class MFAAdapter(DefaultMFAAdapter):
     """TOTP secrets and recovery-code seeds encrypted at rest; operators cannot switch their TOTP off."""
 
@@ -157,10 +152,10 @@ class MFAAdapter(DefaultMFAAdapter):
     }
 
     def encrypt(self, text):
-        return _fernet().encrypt(text.encode()).decode()
+        return fernet().encrypt(text.encode()).decode()
 
     def decrypt(self, encrypted_text):
-        return _fernet().decrypt(encrypted_text.encode()).decode()
+        return fernet().decrypt(encrypted_text.encode()).decode()
 
     def can_delete_authenticator(self, authenticator):
         if authenticator.type == Authenticator.Type.TOTP and is_operator(authenticator.user):

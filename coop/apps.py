@@ -6,6 +6,9 @@ class CoopConfig(AppConfig):
     name = "coop"
     verbose_name = "Co-op directory"
 
+    def ready(self):
+        from . import checks  # noqa: F401 (registers the deploy checks)
+
 
 class SwitchboardAdminConfig(admin_apps.AdminConfig):
     """The Django admin, on a site that demands a second factor (coop.admin_site)."""

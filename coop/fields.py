@@ -8,7 +8,8 @@ from django.db import models
 from .validators import validate_hostname
 
 
-def _fernet():
+def fernet():
+    """The keys of FIELD_ENCRYPTION_KEY: the first encrypts, every one decrypts (rotation)."""
     return MultiFernet([Fernet(key) for key in settings.FIELD_ENCRYPTION_KEY])
 
 
@@ -32,7 +33,7 @@ class EncryptedSecretField(models.TextField):
         if not value:
             return ""
         try:
-            return _fernet().decrypt(value.encode()).decode()
+            return fernet().decrypt(value.encode()).decode()
         except InvalidToken:
             raise ImproperlyConfigured(
                 f"{self.model.__name__}.{self.name} cannot be decrypted with FIELD_ENCRYPTION_KEY: "
@@ -43,7 +44,7 @@ class EncryptedSecretField(models.TextField):
         value = super().get_prep_value(value)
         if not value:
             return ""
-        return _fernet().encrypt(value.encode()).decode()
+        return fernet().encrypt(value.encode()).decode()
 
     def save_form_data(self, instance, data):
         # An empty write-only input means "keep what is stored".

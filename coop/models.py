@@ -109,7 +109,7 @@ class Person(models.Model):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("admin:coop_person_change", args=[self.pk])
+        return reverse("person_detail", args=[self.pk])
 
     def local_time(self, now=None):
         """The time it is for this person now (for "is it the middle of the night?")."""

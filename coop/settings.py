@@ -163,7 +163,13 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": 3600,
+        # Without these a Redis that accepts connections but never answers (hung, or behind a dead
+        # proxy) makes a publish wait forever, and with it the request that pressed the button.
+        "socket_connect_timeout": 2,
+        "socket_timeout": 3,
+    }
 else:
     # A file cache is shared by the web process and the worker, unlike locmem.
     CACHES = {
@@ -192,13 +198,18 @@ CELERY_RESULT_BACKEND = "django-db"
 CELERY_RESULT_EXTENDED = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A web request gives up on a dead broker after two tries (Celery's default is four): work that must not be
+# lost is a row first, and a sweep sends it once the broker is back.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 
 # --- Email ----------------------------------------------------------------------
-EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+# The console backend prints invitation and password-reset links: only for the local demo.
+# Elsewhere the default is a mail server on this host, as Django's own default.
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "switchboard@example.org")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
@@ -265,15 +276,14 @@ CONTACT_VERIFICATION_MAX_AGE_DAYS = env_int("CONTACT_VERIFICATION_MAX_AGE_DAYS",
 CONTRACT_WARNING_DAYS = env_int("CONTRACT_WARNING_DAYS", 60)
 # S3 backup targets are checked this often (minutes); heartbeat targets are judged on every beat.
 BACKUP_CHECK_EVERY_MINUTES = env_int("BACKUP_CHECK_EVERY_MINUTES", 60)
-# Installed into django-celery-beat's tables when beat starts; editable in the admin afterwards.
-CELERY_BEAT_SCHEDULE = {
-    "check-due-backups": {"task": "hosts.check_due_backups", "schedule": 300.0},
-    # Re-sends power actions a worker never got (the broker was down when they were requested).
-    "sweep-power-actions": {"task": "hosts.sweep_power_actions", "schedule": 30.0},
-}
+# Beat's periodic tasks (backup checks, the power sweep) are installed by the migration
+# hosts/0005_beat_schedules and edited in the admin; CELERY_BEAT_SCHEDULE would undo those edits.
 
 # Power actions (hosts/power/tasks.py): how long to wait for a cycled outlet to read on again.
 POWER_VERIFY_SECONDS = env_int("POWER_VERIFY_SECONDS", 30)
+# A worker's lease on its controller; once it lapses on a running action, that worker died and the
+# sweep sends the action again (it reads the outlet back, never switches twice). Longer than any run.
+POWER_LOCK_SECONDS = env_int("POWER_LOCK_SECONDS", 120)
 # A queue of their own keeps power actions from waiting behind slow jobs (empty: Celery's default queue).
 POWER_QUEUE = os.environ.get("POWER_QUEUE", "")
 

@@ -48,11 +48,16 @@ def backups_failing():
     return BackupTarget.objects.exclude(state__in=[BackupState.OK, BackupState.UNKNOWN])
 
 
+ENDED_CONTRACTS_SHOWN_DAYS = 90
+
+
 def contracts_ending_soon(today=None):
     """Contracts inside their warning window (Contract.is_ending_soon), soonest first."""
     today = today or timezone.localdate()
     # Narrow in SQL to what can possibly be ending soon, then let the model decide.
-    candidates = Contract.objects.filter(ends_on__isnull=False).filter(
+    # Contracts that ended over three months ago are history, not a warning: without this bound
+    # they would fill the first rows and push current ones off the dashboard.
+    candidates = Contract.objects.filter(ends_on__gte=today - timedelta(days=ENDED_CONTRACTS_SHOWN_DAYS)).filter(
         Q(ends_on__lte=today + timedelta(days=settings.CONTRACT_WARNING_DAYS))
         | Q(notice_days__gt=settings.CONTRACT_WARNING_DAYS)
     )

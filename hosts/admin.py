@@ -426,6 +426,10 @@ class RestoreDrillAdmin(admin.ModelAdmin):
     search_fields = ["target__name", "what", "from_backup", "onto", "notes"]
     autocomplete_fields = ["target", "performed_by"]
 
+    def save_model(self, request, obj, form, change):
+        # As from the drills page: a good drill moves the target's last-exercised date.
+        obj.record()
+
 
 @admin.register(Runbook)
 class RunbookAdmin(SimpleHistoryAdmin):

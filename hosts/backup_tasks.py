@@ -1,6 +1,6 @@
 """Celery tasks for backup checks (imported by hosts/tasks.py so the worker finds them).
 
-- check_due_backups: the beat task (every 5 minutes, coop/settings.py CELERY_BEAT_SCHEDULE):
+- check_due_backups: the beat task (every 5 minutes, installed by hosts/migrations/0005_beat_schedules.py):
   queues a check of every S3 target that is due, re-sends "check now" requests a lost
   message left behind, and judges every heartbeat target in place (no network involved);
 - check_backup_target(pk): one target. It takes a primary key, never credentials, and
@@ -12,6 +12,7 @@ import logging
 from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 from .backup_checks import judge_heartbeat
 from .models import BackupTarget
@@ -38,13 +39,29 @@ def check_backup_target(pk):
     return check.state
 
 
+def queue_check(pk):
+    """Send check_backup_target(pk) once the transaction commits (only the pk travels, never a key).
+
+    With the broker down the check is not lost: the row keeps its due date or its
+    check_requested_at, and the beat queues it again.
+    """
+
+    def send():
+        try:
+            check_backup_target.delay(pk)
+        except (OperationalError, OSError) as exc:
+            logger.warning("backup target %s: broker unreachable, left for the beat (%s)", pk, type(exc).__name__)
+
+    transaction.on_commit(send)
+
+
 @shared_task(name="hosts.check_due_backups")
 def check_due_backups():
     """Queue the S3 targets that are due and judge the heartbeat targets; return how many of each."""
     now = timezone.now()
     due = list(BackupTarget.objects.due_for_check(now).values_list("pk", flat=True))
     for pk in due:
-        transaction.on_commit(lambda pk=pk: check_backup_target.delay(pk))
+        queue_check(pk)
     judged = 0
     for target in BackupTarget.objects.filter(kind=BackupTarget.Kind.HEARTBEAT).select_related("machine", "guest"):
         if target.claim(now):

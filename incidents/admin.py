@@ -39,6 +39,14 @@ class TimelineEntryInline(admin.TabularInline):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("author")
 
+    # The timeline is the audit trail (power actions, password reveals): new notes may be
+    # added here, but what is written stays as it was.
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
 
 class ActionItemInline(admin.TabularInline):
     model = ActionItem
@@ -99,6 +107,13 @@ class IncidentAdmin(admin.ModelAdmin):
         if not change and obj.created_by_id is None:
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
+        if change and "status" in form.changed_data:
+            # The timeline tells the story, whichever page the status was changed on.
+            obj.note(
+                f"Status set to {obj.get_status_display()} in the admin.",
+                by=request.user,
+                kind=TimelineEntry.Kind.STATUS,
+            )
 
     def save_formset(self, request, form, formset, change):
         for entry in formset.save(commit=False):
@@ -142,6 +157,13 @@ class TimelineEntryAdmin(admin.ModelAdmin):
         if not change and obj.author_id is None:
             obj.author = request.user
         super().save_model(request, obj, form, change)
+
+    # The audit trail: add notes, never rewrite or delete what happened.
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 class DoneFilter(admin.SimpleListFilter):

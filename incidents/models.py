@@ -84,7 +84,7 @@ class Incident(models.Model):
         return self.title
 
     def get_absolute_url(self):
-        return reverse("admin:incidents_incident_change", args=[self.pk])
+        return reverse("incident_detail", args=[self.pk])
 
     def clean(self):
         errors = {}

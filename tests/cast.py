@@ -49,6 +49,14 @@ def admin(django_user_model):
 
 
 @pytest.fixture
+def operator_client(client, operator):
+    """An operator's browser that passed their authenticator code this session."""
+    from tests.conftest import log_in_with_second_factor
+
+    return log_in_with_second_factor(client, operator)
+
+
+@pytest.fixture
 def member_client(client, member):
     client.force_login(member)
     return client

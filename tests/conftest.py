@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import uuid
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -65,7 +66,7 @@ def log_in_with_second_factor(client, user):
 def admin_user(django_user_model):
     """Ada, a co-op admin: a superuser who keeps the inventory."""
     return django_user_model.objects.create_superuser(
-        username="ada", email="ada@example.org", password="correct horse battery"
+        username="ada", email="ada@example.org", password="correct horse battery", first_name="Ada", last_name="Okoro"
     )
 
 
@@ -140,30 +141,34 @@ def _test_database_url():
 
 @dataclass
 class CeleryWorker:
-    pid: int
+    process: subprocess.Popen
     queue: str
     nodename: str
     log: Path
 
+    @property
+    def pid(self):
+        return self.process.pid
 
-@pytest.fixture(scope="session")
-def celery_worker(redis_url, django_db_setup, tmp_path_factory):
-    """A `celery -A coop worker` process on Redis, using this session's test database and its own queue.
 
-    Tests that write rows the worker must read, or read what it writes, need
-    `@pytest.mark.django_db(transaction=True)`: the worker sees committed data only.
+@contextmanager
+def running_worker(redis_url, log, purpose, **settings_env):
+    """Run a `celery -A coop worker` on Redis, this session's test database and a queue of its own.
+
+    `settings_env` are extra environment variables for coop/settings.py (e.g. POWER_LOCK_SECONDS="2").
+    On leaving, the worker is stopped (if a test has not killed it already) and its queue deleted.
     """
     from coop.celery import app
 
-    queue = unique_queue("worker")
+    queue = unique_queue(purpose)
     nodename = f"{queue}@pytest"
-    log = tmp_path_factory.mktemp("celery") / "worker.log"
     env = {
         **os.environ,
         "DATABASE_URL": _test_database_url(),
         "REDIS_URL": redis_url,
         "C_FORCE_ROOT": "1",  # CI runs as root, which Celery refuses without this
         "PYTHONUNBUFFERED": "1",
+        **settings_env,
     }
     command = [sys.executable, "-m", "celery", "-A", "coop", "worker", "--pool=solo", "--loglevel=INFO"]
     command += ["--queues", queue, "--hostname", nodename, "--without-mingle", "--without-gossip"]
@@ -176,7 +181,7 @@ def celery_worker(redis_url, django_db_setup, tmp_path_factory):
                 pytest.fail(f"celery worker exited with {process.returncode}:\n{log.read_text()[-3000:]}")
             if time.monotonic() > deadline:
                 pytest.fail(f"celery worker not ready after {WORKER_READY_TIMEOUT} s:\n{log.read_text()[-3000:]}")
-        yield CeleryWorker(pid=process.pid, queue=queue, nodename=nodename, log=log)
+        yield CeleryWorker(process=process, queue=queue, nodename=nodename, log=log)
     finally:
         # Stopped before django_db_setup drops the test database, which it must not be using.
         process.terminate()
@@ -186,3 +191,27 @@ def celery_worker(redis_url, django_db_setup, tmp_path_factory):
             process.kill()
             process.wait()
         delete_queue(queue)
+
+
+@pytest.fixture(scope="session")
+def celery_worker(redis_url, django_db_setup, tmp_path_factory):
+    """A `celery -A coop worker` process on Redis, using this session's test database and its own queue.
+
+    Tests that write rows the worker must read, or read what it writes, need
+    `@pytest.mark.django_db(transaction=True)`: the worker sees committed data only.
+    """
+    with running_worker(redis_url, tmp_path_factory.mktemp("celery") / "worker.log", "worker") as worker:
+        yield worker
+
+
+@pytest.fixture
+def start_celery_worker(redis_url, django_db_setup, tmp_path):
+    """Start another worker for this test only: `start_celery_worker("doomed", POWER_LOCK_SECONDS="2")`.
+
+    For a test that kills one or changes its settings; it costs a worker start (~3.5 s), so prefer
+    `celery_worker` when the shared one will do. Stopped, and its queue deleted, after the test.
+    """
+    with ExitStack() as workers:
+        yield lambda purpose, **env: workers.enter_context(
+            running_worker(redis_url, tmp_path / f"{purpose}.log", purpose, **env)
+        )

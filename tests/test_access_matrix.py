@@ -12,19 +12,29 @@ from django.urls import URLResolver, get_resolver, reverse
 
 from hosts.models import BackupTarget
 
+from .conftest import log_in_with_second_factor
 from .scene import NOOR_PHONE, PRIVATE_NOTE, WIKI_IPV4, WIKI_IPV6, build_scene
 
 pytest_plugins = ["tests.cast"]
 
-ROLES = ["anonymous", "outsider", "member", "operator", "admin"]
+ROLES = ["anonymous", "outsider", "member", "operator", "admin", "operator_with_code"]
 LOGIN = "login"  # redirected to the login page
 
-PRIVATE = {"anonymous": LOGIN, "outsider": 403, "member": 200, "operator": 200, "admin": 200}
+PRIVATE = {"anonymous": LOGIN, "outsider": 403, "member": 200, "operator": 200, "admin": 200, "operator_with_code": 200}
 PUBLIC = dict.fromkeys(ROLES, 200)
-# Power actions: operators only, and only with an authenticator app (the cast has none: sent to set one up).
-OPERATOR_MFA = {"anonymous": LOGIN, "outsider": 403, "member": 403, "operator": 302, "admin": 302}
-# A member's successful POST redirects back to the page.
-PRIVATE_POST = {**PRIVATE, "member": 302, "operator": 302, "admin": 302}
+# Power actions, runbook edits and drills: operators only, and only with an authenticator code this
+# session (the cast's operator and admin have no app: sent to set one up; operator_with_code has one).
+OPERATOR_MFA = {
+    "anonymous": LOGIN,
+    "outsider": 403,
+    "member": 403,
+    "operator": 302,
+    "admin": 302,
+    "operator_with_code": 200,
+}
+# A successful POST redirects back to the page.
+PRIVATE_POST = {**PRIVATE, "member": 302, "operator": 302, "admin": 302, "operator_with_code": 302}
+OPERATOR_MFA_POST = {**OPERATOR_MFA, "operator_with_code": 302}
 
 
 @dataclass
@@ -50,7 +60,10 @@ PAGES = {
     "power_request": Page(lambda s: f"/machines/{s.machine.hostname}/power/", OPERATOR_MFA),
     "power_action": Page(lambda s: f"/machines/{s.machine.hostname}/power/{_power_action(s).pk}/", PRIVATE),
     "power_action_done": Page(
-        lambda s: f"/machines/{s.machine.hostname}/power/{_power_action(s).pk}/done/", OPERATOR_MFA, method="post"
+        lambda s: f"/machines/{s.machine.hostname}/power/{_power_action(s).pk}/done/",
+        # Only an action on a manual controller can be marked done by hand; the scene's PDU is SNMP.
+        {**OPERATOR_MFA, "operator_with_code": 404},
+        method="post",
     ),
     "power_secret_reveal": Page(
         lambda s: f"/machines/{s.machine.hostname}/power/controllers/{s.machine.outlets.get().controller_id}/password/",
@@ -64,7 +77,7 @@ PAGES = {
     "backup_drills": Page(lambda s: f"/backups/{_backup(s).pk}/drills/", PRIVATE),
     "backup_drill_new": Page(
         lambda s: f"/backups/{_backup(s).pk}/drills/new/",
-        PRIVATE_POST,
+        OPERATOR_MFA_POST,
         method="post",
         data={
             "what": "db",
@@ -80,9 +93,9 @@ PAGES = {
     "heartbeat_ping_start": Page(lambda s: f"/ping/{_heartbeat(s).heartbeat_id}/start", PUBLIC, method="post"),
     "heartbeat_ping_fail": Page(lambda s: f"/ping/{_heartbeat(s).heartbeat_id}/fail", PUBLIC, method="post"),
     "runbook_list": Page(lambda s: "/runbooks/", PRIVATE),
-    "runbook_new": Page(lambda s: f"/runbooks/new/?machine={s.machine.hostname}", PRIVATE),
+    "runbook_new": Page(lambda s: f"/runbooks/new/?machine={s.machine.hostname}", OPERATOR_MFA),
     "runbook_detail": Page(lambda s: f"/runbooks/{s.runbook.pk}/", PRIVATE),
-    "runbook_edit": Page(lambda s: f"/runbooks/{s.runbook.pk}/edit/", PRIVATE),
+    "runbook_edit": Page(lambda s: f"/runbooks/{s.runbook.pk}/edit/", OPERATOR_MFA),
     "runbook_exercised": Page(
         lambda s: f"/runbooks/{s.runbook.pk}/exercised/", PRIVATE_POST, method="post", data={"note": "drill"}
     ),
@@ -147,7 +160,9 @@ def test_who_may_open_each_page(name, role, client, request):
     assert name in set(url_names()), f"{name!r} is in the access matrix but no longer a URL"
     page = PAGES[name]
     scene = build_scene()
-    if role != "anonymous":
+    if role == "operator_with_code":
+        log_in_with_second_factor(client, request.getfixturevalue("operator"))
+    elif role != "anonymous":
         client.force_login(request.getfixturevalue(role))  # the cast in tests/cast.py
 
     response = getattr(client, page.method)(page.path(scene), page.data)

@@ -7,7 +7,7 @@ from django.contrib.admin import helpers
 from django.utils import timezone
 
 from coop.models import ContactMethod, Invitation, Person, Site, SiteAccess
-from hosts.models import Guest, HostedService, IPAddress, Machine, SoftwareVersion
+from hosts.models import BackupTarget, Guest, HostedService, IPAddress, Machine, RestoreDrill, SoftwareVersion
 from incidents.models import ActionItem, Incident, TimelineEntry
 from tests.test_admin import admin_url, errors_on_page, open_form
 
@@ -257,3 +257,39 @@ def test_send_again_action_resends_open_invitations_and_skips_accepted_ones(admi
     assert "Sent 1 invitation email(s)." in page
     assert "already accepted" in page
     assert [mail.to for mail in mailoutbox] == [["noor@example.org"]]
+
+
+@pytest.mark.django_db
+def test_changing_an_incidents_status_in_the_admin_is_told_on_its_timeline(admin_client, outage):
+    form = open_form(admin_client, Incident, outage).type(status="identified")
+
+    response = form.submit(admin_client)
+
+    assert response.status_code == 302, errors_on_page(response)
+    last = outage.timeline.order_by("at", "pk").last()
+    assert last.kind == TimelineEntry.Kind.STATUS
+    assert last.body == "Status set to Identified in the admin."
+    assert last.author.username == "ada"
+
+
+@pytest.mark.django_db
+def test_a_good_restore_drill_entered_in_the_admin_counts_as_exercised(admin_client, machine):
+    target = BackupTarget.objects.create(name="wiki nightly", kind="heartbeat", machine=machine)
+    started = timezone.now() - timedelta(hours=3)
+    form = open_form(admin_client, RestoreDrill).type(
+        target=target.pk,
+        started_at_0=timezone.localtime(started).date(),
+        started_at_1=timezone.localtime(started).time().replace(microsecond=0),
+        what="wiki database",
+        from_backup="last night's dump",
+        onto="a scratch VM",
+        duration="1:30:00",
+        succeeded="on",
+    )
+
+    response = form.submit(admin_client)
+
+    assert response.status_code == 302, errors_on_page(response)
+    target.refresh_from_db()
+    assert target.last_exercised_at is not None
+    assert abs(target.last_exercised_at - started) < timedelta(seconds=1)

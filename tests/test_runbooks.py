@@ -2,10 +2,12 @@
 "last exercised" date anyone can bump with a note."""
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
 from coop.templatetags.switchboard import markdown
 from hosts.models import Runbook
+from tests.conftest import log_in_with_second_factor
 
 pytest_plugins = ["tests.cast"]
 pytestmark = pytest.mark.django_db
@@ -53,35 +55,35 @@ def test_the_markdown_filter_keeps_useful_links():
     assert 'rel="noopener noreferrer nofollow"' in html
 
 
-def test_an_edit_is_kept_as_a_version_with_its_author(member_client, member, scene):
-    response = edit(member_client, scene.runbook, body="1. Mount /srv first\n2. Restore", summary="added /srv")
+def test_an_edit_is_kept_as_a_version_with_its_author(operator_client, operator, scene):
+    response = edit(operator_client, scene.runbook, body="1. Mount /srv first\n2. Restore", summary="added /srv")
     assert response.status_code == 302
     newest = scene.runbook.history.order_by("-history_date").first()
-    assert newest.history_user == member
+    assert newest.history_user == operator
     assert newest.history_change_reason == "added /srv"
     assert newest.body.startswith("1. Mount /srv first")
     assert scene.runbook.history.count() == 2
 
 
-def test_versions_page_lists_every_version_and_shows_a_diff(member_client, scene):
-    edit(member_client, scene.runbook, body="1. Mount /srv first\n2. Restore", summary="added /srv")
-    html = member_client.get(f"/runbooks/{scene.runbook.pk}/versions/").content.decode()
-    assert "Mira" in html and "added /srv" in html and "first version" in html
+def test_versions_page_lists_every_version_and_shows_a_diff(operator_client, scene):
+    edit(operator_client, scene.runbook, body="1. Mount /srv first\n2. Restore", summary="added /srv")
+    html = operator_client.get(f"/runbooks/{scene.runbook.pk}/versions/").content.decode()
+    assert "Otto" in html and "added /srv" in html and "first version" in html
     newest = scene.runbook.history.order_by("-history_date").first()
-    version = member_client.get(f"/runbooks/{scene.runbook.pk}/versions/{newest.history_id}/").content.decode()
+    version = operator_client.get(f"/runbooks/{scene.runbook.pk}/versions/{newest.history_id}/").content.decode()
     assert '<span class="add">+1. Mount /srv first</span>' in version
     assert '<span class="del">-1. Start an Ubuntu 8.04 VM</span>' in version
 
 
-def test_an_old_version_can_be_read(member_client, scene):
+def test_an_old_version_can_be_read(operator_client, scene):
     first = scene.runbook.history.earliest()
-    edit(member_client, scene.runbook, body="Completely new text")
-    html = member_client.get(f"/runbooks/{scene.runbook.pk}/versions/{first.history_id}/").content.decode()
+    edit(operator_client, scene.runbook, body="Completely new text")
+    html = operator_client.get(f"/runbooks/{scene.runbook.pk}/versions/{first.history_id}/").content.decode()
     assert "Start an Ubuntu 8.04 VM" in html
 
 
-def test_an_empty_body_is_refused_next_to_the_field(member_client, scene):
-    response = edit(member_client, scene.runbook, body="   ", title="")
+def test_an_empty_body_is_refused_next_to_the_field(operator_client, scene):
+    response = edit(operator_client, scene.runbook, body="   ", title="")
     assert response.status_code == 200
     html = response.content.decode()
     assert 'id="body-errors"' in html and "Write at least one step" in html
@@ -89,18 +91,18 @@ def test_an_empty_body_is_refused_next_to_the_field(member_client, scene):
     assert scene.runbook.history.count() == 1
 
 
-def test_a_second_editor_does_not_silently_overwrite_the_first(client, member_client, operator, scene):
+def test_a_second_editor_does_not_silently_overwrite_the_first(operator_client, admin, scene):
     stale = scene.runbook.updated_at.isoformat()
-    edit(member_client, scene.runbook, body="Mira's version")
-    client.force_login(operator)
-    response = client.post(
+    edit(operator_client, scene.runbook, body="Otto's version")
+    other = log_in_with_second_factor(Client(), admin)
+    response = other.post(
         f"/runbooks/{scene.runbook.pk}/edit/",
-        {"title": "Restore the wiki", "body": "Otto's version", "based_on": stale},
+        {"title": "Restore the wiki", "body": "Ada's version", "based_on": stale},
     )
     assert response.status_code == 200
     assert "Someone else saved this runbook while you were editing" in response.content.decode()
     scene.runbook.refresh_from_db()
-    assert scene.runbook.body == "Mira's version"
+    assert scene.runbook.body == "Otto's version"
 
 
 def test_bumping_last_exercised_records_who_when_and_the_note(member_client, member, scene):
@@ -138,15 +140,25 @@ def test_exercised_is_post_only(member_client, scene):
     assert member_client.get(f"/runbooks/{scene.runbook.pk}/exercised/").status_code == 405
 
 
-def test_a_member_writes_a_new_runbook_for_a_machine(member_client, member, scene):
-    response = member_client.post(
+def test_an_operator_writes_a_new_runbook_for_a_machine(operator_client, operator, scene):
+    response = operator_client.post(
         f"/runbooks/new/?machine={scene.machine.hostname}", {"title": "Replace a disk", "body": "1. Call Noor"}
     )
     assert response.status_code == 302
     runbook = Runbook.objects.get(title="Replace a disk")
     assert runbook.machine == scene.machine
-    assert runbook.history.get().history_user == member
+    assert runbook.history.get().history_user == operator
 
 
-def test_a_new_runbook_needs_something_to_belong_to(member_client, scene):
-    assert member_client.get("/runbooks/new/").status_code == 404
+def test_a_new_runbook_needs_something_to_belong_to(operator_client, scene):
+    assert operator_client.get("/runbooks/new/").status_code == 404
+
+
+def test_a_member_reads_runbooks_but_cannot_change_them(member_client, scene):
+    page = member_client.get(f"/runbooks/{scene.runbook.pk}/").content.decode()
+    assert scene.runbook.title in page
+    assert f"/runbooks/{scene.runbook.pk}/edit/" not in page  # no button that would only say 403
+    response = edit(member_client, scene.runbook, body="Skip the backup step")
+    assert response.status_code == 403
+    scene.runbook.refresh_from_db()
+    assert "Skip the backup step" not in scene.runbook.body

@@ -91,7 +91,7 @@ def test_without_javascript_the_page_has_a_real_form(member_client, scene):
         "192.0.2.999",
         "::ffff:192.0.2.10",
         "http://[::1",
-        "1.2.3.4/24",
+        "192.0.2.4/24",
         "..",
     ],
 )

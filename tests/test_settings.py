@@ -76,3 +76,11 @@ def test_with_redis_and_postgres_configured_both_are_used(tmp_path):
     assert seen["CELERY_BROKER_URL"] == "redis://127.0.0.1:6379/3"
     assert "RedisCache" in seen["CACHES"]
     assert "postgresql" in seen["DATABASES"]
+
+
+def test_the_deploy_check_warns_when_keys_were_made_on_this_host(tmp_path):
+    env = {k: v for k, v in PRODUCTION.items() if k not in ("SECRET_KEY", "FIELD_ENCRYPTION_KEY")}
+    result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=env, tmp_path=tmp_path)
+    assert result.returncode != 0
+    assert "coop.W001" in result.stderr and "coop.W002" in result.stderr
+    assert "FIELD_ENCRYPTION_KEY is not set in the environment" in result.stderr

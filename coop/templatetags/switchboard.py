@@ -20,6 +20,15 @@ from django.utils.timesince import timesince
 
 register = template.Library()
 
+
+@register.filter
+def can_operate(user):
+    """Whether to offer operator-only buttons (the views check again, with the second factor)."""
+    from coop.access import is_operator
+
+    return is_operator(user)
+
+
 # What runbooks need: text, lists, code, tables, links. No images (they could beacon out), no raw HTML.
 ALLOWED_TAGS = {
     "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "strong", "em", "b", "i", "code", "pre",

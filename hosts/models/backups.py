@@ -157,6 +157,13 @@ class BackupTarget(models.Model):
         self.check_requested_at = now or timezone.now()
         BackupTarget.objects.filter(pk=self.pk).update(check_requested_at=self.check_requested_at)
 
+    def check_now(self):
+        """A member's "check now": marked on the row (the page polls) and queued on commit."""
+        from hosts.backup_tasks import queue_check
+
+        self.request_check()
+        queue_check(self.pk)
+
     def claim(self, now):
         """Take this target for one check with a conditional UPDATE; False when another worker has it."""
         free = Q(check_claimed_at__isnull=True) | Q(check_claimed_at__lt=now - CHECK_CLAIM_TIMEOUT)

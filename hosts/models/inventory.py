@@ -140,7 +140,7 @@ class Machine(models.Model):
         return self.hostname
 
     def get_absolute_url(self):
-        return reverse("admin:hosts_machine_change", args=[self.pk])
+        return reverse("machine_detail", args=[self.hostname])
 
     def clean(self):
         if self.lifecycle in (Lifecycle.DECOMMISSIONING, Lifecycle.DECOMMISSIONED) and not self.decommission_date:
@@ -190,7 +190,7 @@ class Guest(models.Model):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("admin:hosts_guest_change", args=[self.pk])
+        return reverse("guest_detail", args=[self.name])
 
     @property
     def monitor_state(self):

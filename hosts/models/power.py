@@ -340,12 +340,17 @@ class PowerAction(models.Model):
 
     @classmethod
     def needing_dispatch(cls, now=None):
-        """Actions a worker should have picked up by now: requested for a minute, queued for five, or abandoned."""
+        """Actions a worker should have picked up by now: requested for a minute, queued for five, or abandoned.
+
+        Abandoned: running for longer than a controller lease (POWER_LOCK_SECONDS) and the lease has lapsed,
+        so the worker that claimed it is gone.
+        """
         now = now or timezone.now()
+        lease = timedelta(seconds=getattr(settings, "POWER_LOCK_SECONDS", 120))
         requested = models.Q(state=cls.State.REQUESTED, requested_at__lt=now - timedelta(minutes=1))
         queued = models.Q(state=cls.State.QUEUED, dispatched_at__lt=now - timedelta(minutes=5))
         abandoned = (
-            models.Q(state=cls.State.RUNNING, started_at__lt=now - timedelta(minutes=5))
+            models.Q(state=cls.State.RUNNING, started_at__lt=now - lease)
             & (models.Q(controller__locked_until__isnull=True) | models.Q(controller__locked_until__lt=now))
             & ~models.Q(controller__driver=PowerController.Driver.MANUAL)
         )

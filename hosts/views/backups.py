@@ -9,11 +9,10 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from coop.access import member_required
+from coop.access import member_required, operator_required
 from coop.pages import paginate, render_page
 from coop.views import backups_failing
 
-from ..backup_tasks import check_backup_target
 from ..forms import RestoreDrillForm
 from ..models import BackupTarget, HeartbeatPing, RestoreDrill
 
@@ -66,9 +65,7 @@ def backup_detail(request: HttpRequest, pk):
 def backup_check_now(request: HttpRequest, pk):
     target = _get_target(pk)
     with transaction.atomic():
-        target.request_check()
-        # Only the pk travels through the broker: never the target's credentials.
-        transaction.on_commit(lambda: check_backup_target.delay(target.pk))
+        target.check_now()
     if request.htmx:
         return render(request, "hosts/_backup_live.html", _live_context(target))
     messages.info(request, f"Checking {target.name} now.")
@@ -88,7 +85,7 @@ def backup_drills(request: HttpRequest, pk):
 
 
 @require_POST
-@member_required
+@operator_required
 def backup_drill_new(request: HttpRequest, pk):
     target = _get_target(pk)
     form = RestoreDrillForm(request.POST, instance=RestoreDrill(target=target, performed_by=request.user))

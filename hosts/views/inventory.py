@@ -144,6 +144,3 @@ def guest_detail(request: HttpRequest, name):
         "timeline": _recent_timeline(incidents),
     }
     return render(request, "hosts/guest_detail.html", context)
-
-
-# --- Backups --------------------------------------------------------------------------------

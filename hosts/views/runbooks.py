@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from coop.access import member_required
+from coop.access import member_required, operator_required
 from coop.models import Site
 from coop.pages import paginate, render_page, text_param
 
@@ -63,7 +63,7 @@ def runbook_detail(request: HttpRequest, pk):
 
 
 @require_http_methods(["GET", "POST"])
-@member_required
+@operator_required
 def runbook_new(request: HttpRequest):
     subject = _subject_from_query(request)
     runbook = Runbook(**subject)
@@ -78,7 +78,7 @@ def runbook_new(request: HttpRequest):
 
 
 @require_http_methods(["GET", "POST"])
-@member_required
+@operator_required
 def runbook_edit(request: HttpRequest, pk):
     runbook = _get_runbook(pk)
     initial = {"based_on": runbook.updated_at.isoformat()}

@@ -80,6 +80,26 @@ def scene(db, pdu):
     return scene
 
 
+def power_form(scene, **extra):
+    """What an operator types on dom0's power page to cycle outlet 4."""
+    return {
+        "outlet": scene.outlet.pk,
+        "operation": "cycle",
+        "reason": "dom0 frozen, no ping",
+        "confirm_hostname": scene.machine.hostname,
+        **extra,
+    }
+
+
+def wait_for(condition, what, *, timeout, every=0.01):
+    """Poll `condition` until it returns something true; fail the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(every)
+
+
 # --- Operators with a fresh second factor -------------------------------------------------------
 
 

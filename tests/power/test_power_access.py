@@ -6,8 +6,7 @@ from django.urls import reverse
 from hosts.models import PowerAction
 from incidents.models import TimelineEntry
 
-from .conftest import COMMUNITY, pass_mfa
-from .test_power_broker_down import _form
+from .conftest import COMMUNITY, pass_mfa, power_form
 
 
 def _url(scene):
@@ -17,7 +16,7 @@ def _url(scene):
 @pytest.mark.django_db
 def test_member_cannot_power_cycle(scene, member_client):
     assert member_client.get(_url(scene)).status_code == 403
-    assert member_client.post(_url(scene), _form(scene)).status_code == 403
+    assert member_client.post(_url(scene), power_form(scene)).status_code == 403
     assert not PowerAction.objects.exists()
 
 
@@ -30,14 +29,14 @@ def test_member_sees_no_power_button_on_the_machine_page(scene, member_client):
 @pytest.mark.django_db
 def test_operator_without_a_fresh_code_is_sent_to_enter_one(scene, client, operator):
     pass_mfa(client, operator, ago=3600)  # passed MFA an hour ago: too long for a power action
-    response = client.post(_url(scene), _form(scene), HTTP_REFERER=_url(scene))
+    response = client.post(_url(scene), power_form(scene), HTTP_REFERER=_url(scene))
     assert response.status_code == 302 and response.url.startswith(reverse("mfa_reauthenticate"))
     assert not PowerAction.objects.exists()
 
 
 @pytest.mark.django_db
 def test_operator_must_type_the_right_hostname(scene, operator_client):
-    response = operator_client.post(_url(scene), _form(scene, confirm_hostname="host1.harbor.example.org"))
+    response = operator_client.post(_url(scene), power_form(scene, confirm_hostname="host1.harbor.example.org"))
     assert response.status_code == 400
     assert "not this machine&#x27;s hostname" in response.content.decode()
     assert not PowerAction.objects.exists()
@@ -45,7 +44,7 @@ def test_operator_must_type_the_right_hostname(scene, operator_client):
 
 @pytest.mark.django_db
 def test_operator_must_give_a_reason(scene, operator_client):
-    response = operator_client.post(_url(scene), _form(scene, reason=""))
+    response = operator_client.post(_url(scene), power_form(scene, reason=""))
     assert response.status_code == 400 and not PowerAction.objects.exists()
 
 
@@ -70,7 +69,7 @@ def test_operator_with_a_fresh_code_power_cycles_and_follows_progress(
         mock.patch.object(run_power_action, "apply_async") as send,
         django_capture_on_commit_callbacks(execute=True),
     ):
-        response = operator_client.post(_url(scene), _form(scene))
+        response = operator_client.post(_url(scene), power_form(scene))
     action = PowerAction.objects.get()
     send.assert_called_once_with((action.pk,))
     assert response.url == reverse("power_action", args=[scene.machine.hostname, action.pk])

@@ -9,7 +9,7 @@ from django.utils import timezone
 from hosts.models import PowerAction, PowerActionRefused
 from hosts.power.tasks import run_power_action
 
-from .test_power_broker_down import _form
+from .conftest import power_form
 
 
 @pytest.fixture
@@ -35,14 +35,14 @@ def test_operator_cannot_override_the_cooldown(scene, cycled, second_operator):
 
 @pytest.mark.django_db
 def test_the_cooldown_form_error_is_shown_to_the_operator(scene, cycled, operator_client):
-    response = operator_client.post(reverse("power_request", args=[scene.machine.hostname]), _form(scene))
+    response = operator_client.post(reverse("power_request", args=[scene.machine.hostname]), power_form(scene))
     assert response.status_code == 400
     assert "Only an admin can override it" in response.content.decode()
 
 
 @pytest.mark.django_db
 def test_admin_overrides_the_cooldown_with_a_reason(scene, cycled, pdu, admin_mfa_client):
-    form = _form(scene, cooldown_override="BIOS hung again right after boot")
+    form = power_form(scene, cooldown_override="BIOS hung again right after boot")
     response = admin_mfa_client.post(reverse("power_request", args=[scene.machine.hostname]), form)
     assert response.status_code == 302
     action = PowerAction.objects.exclude(pk=cycled.pk).get()

@@ -1,4 +1,8 @@
-"""A worker dies after the reboot went out, before saving the result; the redelivered task must not reboot again."""
+"""A worker dies after the reboot went out, before saving the result; the redelivered task must not reboot again.
+
+Fast, in-process versions: a raised stand-in for SIGKILL at a chosen point. The real thing (a worker
+process killed with SIGKILL, redelivered to another) is test_worker_killed_mid_cycle.py.
+"""
 
 import pytest
 

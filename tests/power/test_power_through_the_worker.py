@@ -8,7 +8,7 @@ from django.urls import reverse
 from hosts.models import PowerAction
 from hosts.power.snmp import REBOOT
 
-from .test_power_broker_down import _form
+from .conftest import power_form
 
 
 @pytest.mark.django_db(transaction=True)
@@ -17,7 +17,7 @@ from .test_power_broker_down import _form
 def test_power_cycle_through_redis_and_a_real_worker(celery_worker, scene, pdu, operator_client, settings):
     settings.POWER_QUEUE = celery_worker.queue
 
-    response = operator_client.post(reverse("power_request", args=[scene.machine.hostname]), _form(scene))
+    response = operator_client.post(reverse("power_request", args=[scene.machine.hostname]), power_form(scene))
     assert response.status_code == 302
     action = PowerAction.objects.get()
 

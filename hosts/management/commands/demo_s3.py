@@ -24,7 +24,6 @@ from django.db import transaction
 
 from coop import demo
 from hosts.backup_checks import S3_CONFIG
-from hosts.backup_tasks import check_backup_target
 from hosts.models import BackupTarget
 
 HEARTBEAT_TARGET = "wiki1 WAL shipping"
@@ -56,8 +55,7 @@ class Command(BaseCommand):
         targets = list(BackupTarget.objects.filter(endpoint_url=demo.S3_ENDPOINT).values_list("pk", flat=True))
         with transaction.atomic():
             for pk in targets:
-                BackupTarget.objects.get(pk=pk).request_check()
-                transaction.on_commit(lambda pk=pk: check_backup_target.delay(pk))
+                BackupTarget.objects.get(pk=pk).check_now()
         self.stdout.write(f"Demo S3 at {demo.S3_ENDPOINT}: demo backups uploaded, {len(targets)} check(s) queued.")
 
         stop = threading.Event()

@@ -286,6 +286,22 @@ POWER_VERIFY_SECONDS = env_int("POWER_VERIFY_SECONDS", 30)
 POWER_LOCK_SECONDS = env_int("POWER_LOCK_SECONDS", 120)
 # A queue of their own keeps power actions from waiting behind slow jobs (empty: Celery's default queue).
 POWER_QUEUE = os.environ.get("POWER_QUEUE", "")
+# Commands to one controller go one at a time: a task waits this long (seconds) for the controller's
+# lease, then steps aside and comes back; after this many such retries the action fails as "busy".
+POWER_LOCK_WAIT_SECONDS = env_int("POWER_LOCK_WAIT_SECONDS", 10)
+POWER_LOCK_RETRIES = env_int("POWER_LOCK_RETRIES", 60)
+# A controller that did not answer before the command went out is tried again this many times (backoff).
+POWER_TRANSPORT_RETRIES = env_int("POWER_TRANSPORT_RETRIES", 3)
+# How often (milliseconds) a running action reads the outlet back while waiting for the expected state.
+POWER_POLL_INTERVAL = env_int("POWER_POLL_INTERVAL_MS", 500) / 1000
+# After a cycle the outlet may still read on for a moment: wait this long to see it go off before trusting "on".
+POWER_CYCLE_SEEN_OFF_SECONDS = env_int("POWER_CYCLE_SEEN_OFF_SECONDS", 5)
+# A machine needs time to boot before its monitors can say whether it answers after a power action.
+POWER_BOOT_GRACE_SECONDS = env_int("POWER_BOOT_GRACE_SECONDS", 180)
+# A task sent this many times without an outcome is failed by the sweep instead of being sent forever.
+POWER_MAX_DISPATCHES = env_int("POWER_MAX_DISPATCHES", 10)
+# A manual action nobody marked done on site within this many hours is failed by the sweep.
+POWER_MANUAL_DEADLINE_HOURS = env_int("POWER_MANUAL_DEADLINE_HOURS", 4)
 
 # --- Login: django-allauth, invite-only, TOTP MFA ----------------------------------------
 # Email + password; sign-up only through an invitation link (coop.adapters), and

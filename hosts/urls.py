@@ -10,6 +10,7 @@ machine_urls = [
     path("<str:hostname>/power/", power.power_request, name="power_request"),
     path("<str:hostname>/power/<int:pk>/", power.power_action, name="power_action"),
     path("<str:hostname>/power/<int:pk>/done/", power.power_action_done, name="power_action_done"),
+    path("<str:hostname>/power/<int:pk>/cancel/", power.power_action_cancel, name="power_action_cancel"),
     path(
         "<str:hostname>/power/controllers/<int:controller_pk>/password/",
         power.power_secret_reveal,

@@ -65,6 +65,12 @@ PAGES = {
         {**OPERATOR_MFA, "operator_with_code": 404},
         method="post",
     ),
+    "power_action_cancel": Page(
+        lambda s: f"/machines/{s.machine.hostname}/power/{_power_action(s).pk}/cancel/",
+        OPERATOR_MFA_POST,  # the scene's action has ended: "already finished", back to the page
+        method="post",
+        data={"reason": "nobody on site"},
+    ),
     "power_secret_reveal": Page(
         lambda s: f"/machines/{s.machine.hostname}/power/controllers/{s.machine.outlets.get().controller_id}/password/",
         OPERATOR_MFA,

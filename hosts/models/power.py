@@ -25,6 +25,9 @@ from .inventory import Machine
 
 logger = logging.getLogger(__name__)
 
+# A request whose task is not sent after this many seconds found the broker unreachable (the page says so).
+BROKER_GRACE_SECONDS = 5
+
 
 class PowerController(models.Model):
     """A switched PDU or a BMC that can turn machines off and on."""
@@ -122,7 +125,7 @@ class PowerController(models.Model):
         from incidents.models import Incident, TimelineEntry
 
         with transaction.atomic():
-            incident, _ = Incident.open_for_machine(machine, title=f"Outage: {machine}", by=by)
+            incident, _ = Incident.open_for_machine(machine, title=outage_title(machine), by=by)
             incident.note(
                 f"{_name(by)} revealed the password of {self} ({self.get_driver_display()}). Reason: {reason}",
                 by=by,
@@ -209,6 +212,9 @@ class PowerAction(models.Model):
     requested_at = models.DateTimeField(default=timezone.now)
     dispatched_at = models.DateTimeField(null=True, blank=True, help_text="Last time the task was sent to a worker.")
     dispatch_count = models.PositiveSmallIntegerField(default=0)
+    transport_retries = models.PositiveSmallIntegerField(
+        default=0, help_text="Times the controller did not answer before the command went out and it was retried."
+    )
     started_at = models.DateTimeField(null=True, blank=True)
     command_sent_at = models.DateTimeField(
         null=True, blank=True, help_text="Set just before the command goes out: after this, never send it again."
@@ -245,6 +251,13 @@ class PowerAction(models.Model):
     def expected_state(self):
         """What the outlet should read once the action is done."""
         return PowerState.OFF if self.operation == self.Operation.OFF else PowerState.ON
+
+    @property
+    def waiting_for_broker(self):
+        """True when the task could not be sent (the broker was unreachable) and the sweep will send it."""
+        if self.state != self.State.REQUESTED or self.dispatched_at is not None:
+            return False
+        return timezone.now() - self.requested_at > timedelta(seconds=BROKER_GRACE_SECONDS)
 
     @property
     def duration(self):
@@ -297,7 +310,7 @@ class PowerAction(models.Model):
             raise PowerActionRefused("Only an admin can override the cooldown.")
         incident = None
         if outlet.machine is not None:
-            incident, _ = Incident.open_for_machine(outlet.machine, title=f"Outage: {outlet.machine}", by=by)
+            incident, _ = Incident.open_for_machine(outlet.machine, title=outage_title(outlet.machine), by=by)
         action = cls.objects.create(
             outlet=outlet,
             controller=controller,
@@ -325,7 +338,7 @@ class PowerAction(models.Model):
 
         from hosts.power.tasks import run_power_action
 
-        queue = getattr(settings, "POWER_QUEUE", "")
+        queue = settings.POWER_QUEUE
         try:
             run_power_action.apply_async((self.pk,), **({"queue": queue} if queue else {}))
         except (OperationalError, OSError) as exc:
@@ -346,7 +359,7 @@ class PowerAction(models.Model):
         so the worker that claimed it is gone.
         """
         now = now or timezone.now()
-        lease = timedelta(seconds=getattr(settings, "POWER_LOCK_SECONDS", 120))
+        lease = timedelta(seconds=settings.POWER_LOCK_SECONDS)
         requested = models.Q(state=cls.State.REQUESTED, requested_at__lt=now - timedelta(minutes=1))
         queued = models.Q(state=cls.State.QUEUED, dispatched_at__lt=now - timedelta(minutes=5))
         abandoned = (
@@ -355,6 +368,15 @@ class PowerAction(models.Model):
             & ~models.Q(controller__driver=PowerController.Driver.MANUAL)
         )
         return cls.objects.filter(requested | queued | abandoned).order_by("requested_at")
+
+    @classmethod
+    def overdue_manual(cls, now=None):
+        """Manual actions nobody marked done within POWER_MANUAL_DEADLINE_HOURS; the sweep fails them."""
+        now = now or timezone.now()
+        deadline = now - timedelta(hours=settings.POWER_MANUAL_DEADLINE_HOURS)
+        return cls.objects.filter(
+            state__in=cls.ACTIVE_STATES, controller__driver=PowerController.Driver.MANUAL, requested_at__lt=deadline
+        )
 
     def claim(self):
         """Move a requested or queued action to running; False if it was not waiting (someone else has it)."""
@@ -371,6 +393,20 @@ class PowerAction(models.Model):
         PowerAction.objects.filter(pk=self.pk, state=self.State.RUNNING, command_sent_at=None).update(
             state=self.State.QUEUED
         )
+
+    def note_retry(self, *, transport):
+        """Record that the task was sent again by a retry: refreshes dispatched_at so the sweep leaves it to the
+        retry's backoff, and counts transport retries (their budget is POWER_TRANSPORT_RETRIES)."""
+        changes = {"dispatched_at": timezone.now()}
+        if transport:
+            changes["transport_retries"] = F("transport_retries") + 1
+        PowerAction.objects.filter(pk=self.pk).update(**changes)
+        self.refresh_from_db(fields=["dispatched_at", "transport_retries"])
+
+    def note_error(self, error):
+        """Save the last error while the action waits for a retry (the page shows it)."""
+        PowerAction.objects.filter(pk=self.pk).update(error=error)
+        self.error = error
 
     def mark_command_sent(self, state_before=""):
         """Record that the command is leaving now; False if it already left (then it must never be sent again)."""
@@ -392,20 +428,45 @@ class PowerAction(models.Model):
         PowerAction.objects.filter(pk=self.pk).update(result=result)
         self.result = result
 
-    def finish(self, *, succeeded, result="", error="", state_after="", by=None):
+    def finish(self, *, succeeded, result="", error="", state_after=""):
         """Record the outcome once (running → succeeded/failed) and write POWER_DONE; False if already recorded."""
+        return self._end(
+            from_states=[self.State.RUNNING], succeeded=succeeded, result=result, error=error, state_after=state_after
+        )
+
+    def fail(self, error, *, by=None, state_after=""):
+        """Fail the action from any active state (requested, queued or running) and write POWER_DONE.
+
+        For the sweep and the worker when nothing more can be done; False if it had already ended.
+        """
+        return self._end(from_states=self.ACTIVE_STATES, succeeded=False, error=error, state_after=state_after, by=by)
+
+    def cancel(self, *, by, reason):
+        """An operator stops waiting for an active action: failed as cancelled, on the timeline; False if ended."""
+        error = f"Cancelled by {_name(by)}: {reason}"
+        if self.command_sent_at is not None:
+            error += " The command had already gone out: check the outlet before asking again."
+        return self.fail(error, by=by)
+
+    def mark_done_on_site(self, *, by):
+        """A person on site says they switched it (manual controllers): succeeded, with who did it."""
+        return self._end(
+            from_states=self.ACTIVE_STATES, succeeded=True, result="Done by hand on site.", performed_by=by, by=by
+        )
+
+    def _end(self, *, from_states, succeeded, result="", error="", state_after="", by=None, performed_by=None):
         from incidents.models import TimelineEntry
 
         state = self.State.SUCCEEDED if succeeded else self.State.FAILED
         now = timezone.now()
         with transaction.atomic():
-            updated = PowerAction.objects.filter(pk=self.pk, state=self.State.RUNNING).update(
+            updated = PowerAction.objects.filter(pk=self.pk, state__in=from_states).update(
                 state=state,
                 finished_at=now,
                 result=result or self.result,
                 error=error,
                 state_after=state_after or self.state_after,
-                performed_by=by,
+                performed_by=performed_by,
             )
             if not updated:
                 return False
@@ -414,14 +475,19 @@ class PowerAction(models.Model):
                 verdict = "done" if succeeded else "FAILED"
                 text = f"{self.get_operation_display()} of {self.outlet} {verdict} in {_seconds(self.duration)}"
                 text += f": {self.result}" if succeeded else f": {error}"
-                if by is not None:
-                    text += f" (done on site by {_name(by)})"
+                if performed_by is not None:
+                    text += f" (done on site by {_name(performed_by)})"
                 self.incident.note(text, by=by, kind=TimelineEntry.Kind.POWER_DONE)
         return True
 
 
 class PowerActionRefused(Exception):
     """A power request that must not go ahead; str() tells the operator why."""
+
+
+def outage_title(machine):
+    """The title of the incident a power action or a password reveal opens for a machine."""
+    return f"Outage: {machine}"
 
 
 def _name(user):

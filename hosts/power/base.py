@@ -6,13 +6,9 @@ from hosts.models import PowerController, PowerState
 class PowerError(Exception):
     """A power command failed; str() is a message for a volunteer and never contains a secret."""
 
-    retryable = False
-
 
 class TransportError(PowerError):
     """The controller did not answer (or the network failed): worth trying again later."""
-
-    retryable = True
 
 
 class AuthError(PowerError):

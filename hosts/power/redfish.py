@@ -4,6 +4,8 @@ Outlet N is the Nth member of /redfish/v1/Systems (1 for the usual single-system
 Certificates are checked unless the controller's "verify TLS" switch is off.
 """
 
+import ipaddress
+
 import requests
 import urllib3
 
@@ -17,6 +19,16 @@ ON_TYPES = ("On", "ForceOn")
 OFF_TYPES = ("ForceOff", "GracefulShutdown")
 
 
+def base_url(host, port=None):
+    """https://host[:port], with an IPv6 address in brackets as URLs need it."""
+    try:
+        if ipaddress.ip_address(host).version == 6:
+            host = f"[{host}]"
+    except ValueError:
+        pass
+    return f"https://{host}" + (f":{port}" if port and port != 443 else "")
+
+
 class RedfishDriver(Driver):
     kind = "BMC"
 
@@ -26,8 +38,7 @@ class RedfishDriver(Driver):
         self.session.auth = (controller.username, controller.secret)
         self.session.verify = controller.verify_tls
         self.session.headers["Accept"] = "application/json"
-        port = f":{controller.port}" if controller.port and controller.port != 443 else ""
-        self.base = f"https://{controller.host}{port}"
+        self.base = base_url(controller.host, controller.port)
         self._systems = {}
 
     def _request(self, method, path, **kwargs):
@@ -58,21 +69,38 @@ class RedfishDriver(Driver):
             raise ConfigError(f"{self.label} refused the request (HTTP {response.status_code}).")
         return response
 
+    def _json(self, path):
+        """GET a Redfish resource as a dict; ConfigError when the answer is not Redfish JSON."""
+        try:
+            document = self._request("GET", path).json()
+        except ValueError:
+            document = None
+        if not isinstance(document, dict):
+            raise ConfigError(f"{self.label} answered {path} with something that is not Redfish JSON.")
+        return document
+
     def _system(self, outlet):
         if outlet not in self._systems:
-            members = self._request("GET", "/redfish/v1/Systems").json().get("Members", [])
+            members = self._json("/redfish/v1/Systems").get("Members")
+            if not isinstance(members, list):
+                raise ConfigError(f"{self.label} lists no systems at /redfish/v1/Systems.")
             if not 1 <= outlet <= len(members):
                 raise ConfigError(f"{self.label} has {len(members)} system(s); there is no number {outlet}.")
-            self._systems[outlet] = members[outlet - 1]["@odata.id"]
-        return self._request("GET", self._systems[outlet]).json()
+            member = members[outlet - 1]
+            path = member.get("@odata.id") if isinstance(member, dict) else None
+            if not isinstance(path, str):
+                raise ConfigError(f"{self.label} lists system {outlet} without an @odata.id link.")
+            self._systems[outlet] = path
+        return self._json(self._systems[outlet])
 
     def state(self, outlet):
         power = self._system(outlet).get("PowerState")
         return {"On": PowerState.ON, "Off": PowerState.OFF}.get(power, PowerState.UNKNOWN)
 
     def _reset(self, outlet, preferred):
-        action = self._system(outlet).get("Actions", {}).get("#ComputerSystem.Reset")
-        if not action:
+        actions = self._system(outlet).get("Actions")
+        action = actions.get("#ComputerSystem.Reset") if isinstance(actions, dict) else None
+        if not isinstance(action, dict) or not isinstance(action.get("target"), str):
             raise ConfigError(f"{self.label} does not offer ComputerSystem.Reset.")
         allowed = action.get("ResetType@Redfish.AllowableValues") or list(preferred)
         for reset_type in preferred:

@@ -6,9 +6,11 @@ the engine set-up (~300 ms) and the rest take a few milliseconds.
 """
 
 import asyncio
+import ipaddress
 import os
 import threading
 
+from pysnmp.error import PySnmpError
 from pysnmp.hlapi.v3arch.asyncio import (
     CommunityData,
     ContextData,
@@ -16,6 +18,7 @@ from pysnmp.hlapi.v3arch.asyncio import (
     ObjectIdentity,
     ObjectType,
     SnmpEngine,
+    Udp6TransportTarget,
     UdpTransportTarget,
     UsmUserData,
     get_cmd,
@@ -54,6 +57,19 @@ async def _make_engine():
     return SnmpEngine()
 
 
+def transport_for(host):
+    """The pysnmp transport for this address: UdpTransportTarget speaks IPv4 (and names) only."""
+    try:
+        is_v6 = ipaddress.ip_address(host).version == 6
+    except ValueError:
+        is_v6 = False
+    return Udp6TransportTarget if is_v6 else UdpTransportTarget
+
+
+class _BadAddress(Exception):
+    """pysnmp could not use the controller's address (unresolvable name, wrong family)."""
+
+
 class APCSNMPDriver(Driver):
     kind = "PDU"
 
@@ -80,11 +96,22 @@ class APCSNMPDriver(Driver):
         )
 
         async def call(engine):
-            target = await UdpTransportTarget.create((host, port), timeout=timeout, retries=tries - 1)
+            try:
+                target = await transport_for(host).create((host, port), timeout=timeout, retries=tries - 1)
+            except PySnmpError:
+                raise _BadAddress from None
             return await command(engine, auth, target, ContextData(), var, lookupMib=False)
 
         try:
             indication, status, _index, var_binds = _run(call, timeout * tries + 5)
+        except _BadAddress:
+            raise ConfigError(
+                f"{self.label}: the address “{host}” cannot be resolved or used for SNMP. "
+                "Check the controller's host name or IP address."
+            ) from None
+        except PySnmpError:
+            # The message may quote the request (and with it the community): say only what kind of failure.
+            raise TransportError(f"{self.label} SNMP request failed inside pysnmp; nothing usable came back.") from None
         except OSError as exc:
             raise TransportError(f"{self.label} cannot be reached over SNMP: {exc.strerror or exc}.") from None
         if indication:

@@ -20,10 +20,6 @@ from .base import PowerError, TransportError, get_driver
 logger = logging.getLogger(__name__)
 
 
-def _setting(name, default):
-    return getattr(settings, name, default)
-
-
 class PowerTask(Task):
     """Logs a failure with the action's id and the exception's type only (never its arguments)."""
 
@@ -51,31 +47,35 @@ def run_power_action(self, action_pk):
         return {"action": action_pk, "state": action.state if action else "missing"}
     controller = action.controller
     token = f"{self.request.hostname or 'local'}/{uuid.uuid4().hex[:12]}"
-    ttl = timedelta(seconds=_setting("POWER_LOCK_SECONDS", 120))
+    ttl = timedelta(seconds=settings.POWER_LOCK_SECONDS)
     if not _wait_for_lock(controller, token, ttl):
         # Another command to this controller is still running: come back shortly, without holding a worker.
-        raise self.retry(countdown=2, max_retries=_setting("POWER_LOCK_RETRIES", 60))
+        # Every retry of this task is a lock wait or a transport retry; the row counts the latter.
+        lock_waits = max(self.request.retries - action.transport_retries, 0)
+        if lock_waits >= settings.POWER_LOCK_RETRIES:
+            action.fail(
+                f"{controller} was busy with other commands for too long; nothing was sent. Try again in a few minutes."
+            )
+            return {"action": action.pk, "state": PowerAction.State.FAILED}
+        action.note_retry(transport=False)
+        raise self.retry(countdown=2, max_retries=None)
     try:
         outcome = carry_out(action)
     finally:
         controller.release_lock(token)
     if outcome == "retry":
-        tries = self.request.retries
-        if tries < _setting("POWER_TRANSPORT_RETRIES", 3) and not self.request.called_directly:
-            raise self.retry(countdown=min(2 ** (tries + 1), 30))
         action.refresh_from_db()
-        if action.state == PowerAction.State.QUEUED:
-            PowerAction.objects.filter(pk=action.pk, state=PowerAction.State.QUEUED).update(
-                state=PowerAction.State.RUNNING
-            )
-            action.state = PowerAction.State.RUNNING
-        action.finish(succeeded=False, error=action.error or "The controller did not answer.")
+        tries = action.transport_retries
+        if tries < settings.POWER_TRANSPORT_RETRIES:
+            action.note_retry(transport=True)
+            raise self.retry(countdown=min(2 ** (tries + 1), 30), max_retries=None)
+        action.fail(action.error or "The controller did not answer.")
     action.refresh_from_db()
     return {"action": action.pk, "state": action.state}
 
 
 def _wait_for_lock(controller, token, ttl):
-    deadline = time.monotonic() + _setting("POWER_LOCK_WAIT_SECONDS", 10)
+    deadline = time.monotonic() + settings.POWER_LOCK_WAIT_SECONDS
     while not controller.acquire_lock(token, ttl):
         if time.monotonic() > deadline:
             return False
@@ -99,8 +99,9 @@ def carry_out(action: PowerAction):
     else:
         resumed = True
         logger.warning("power action %s: resuming a run whose worker stopped", action.pk)
-    driver = get_driver(action.controller)
+    driver = None
     try:
+        driver = get_driver(action.controller)
         if driver.needs_a_person:
             action.note_progress("\n".join(driver.steps(action)))
             return "done"
@@ -115,8 +116,39 @@ def carry_out(action: PowerAction):
             )
         _verify(action, driver, resumed=resumed)
         return "done"
+    except PowerError as exc:
+        action.fail(str(exc))
+        return "done"
+    except Exception as exc:
+        # A bug or a library error nobody mapped: never leave the row running (it would block the outlet
+        # and be sent again forever). Only the type is logged and shown: the message may hold a secret.
+        logger.error("power action %s: unexpected %s", action.pk, type(exc).__name__)
+        _fail_unexpectedly(action, driver, exc)
+        return "done"
     finally:
-        driver.close()
+        if driver is not None:
+            driver.close()
+
+
+def _fail_unexpectedly(action, driver, exc):
+    action.refresh_from_db()
+    label = driver.label if driver is not None else str(action.controller)
+    error = f"Switchboard hit an unexpected error ({type(exc).__name__}) while talking to {label}."
+    state_after = ""
+    if action.command_sent_at is None:
+        error += " Nothing was sent; the outlet was not switched."
+    else:
+        error += " The command had already gone out"
+        try:
+            state_after = driver.state(action.outlet.number) if driver is not None else ""
+        except Exception:  # noqa: BLE001 - reading back is a courtesy; the failure below is what matters
+            state_after = ""
+        if state_after:
+            error += f"; {action.outlet} reads {state_after} now."
+        else:
+            error += "; its state could not be read back, so check it before trying again."
+    error += " An admin can find the details in the worker's log."
+    action.fail(error, state_after=state_after)
 
 
 def _send(action, driver):
@@ -125,8 +157,7 @@ def _send(action, driver):
         before = driver.state(outlet)
     except TransportError as exc:
         # Nothing went out yet: safe to try again later.
-        PowerAction.objects.filter(pk=action.pk).update(error=str(exc))
-        action.error = str(exc)
+        action.note_error(str(exc))
         action.unclaim()
         logger.info("power action %s: controller did not answer before the command; will retry", action.pk)
         return "retry"
@@ -164,11 +195,11 @@ def _verify(action, driver, *, resumed, lost_answer=""):
     """Poll the outlet until it reads the expected state or the deadline passes, then record the outcome."""
     expected = action.expected_state
     started = time.monotonic()
-    deadline = started + _setting("POWER_VERIFY_SECONDS", 30)
-    interval = _setting("POWER_POLL_INTERVAL", 0.5)
+    deadline = started + settings.POWER_VERIFY_SECONDS
+    interval = settings.POWER_POLL_INTERVAL
     # After a cycle the first reading may still say "on" (the switch has not happened yet): wait to see it
     # go off, or for this long, before calling it done.
-    off_window = _setting("POWER_CYCLE_SEEN_OFF_SECONDS", 5)
+    off_window = settings.POWER_CYCLE_SEEN_OFF_SECONDS
     wait_for_off = action.operation == PowerAction.Operation.CYCLE and action.state_before == PowerState.ON
     wait_for_off = wait_for_off and not resumed
     seen = []
@@ -196,7 +227,7 @@ def _verify(action, driver, *, resumed, lost_answer=""):
             result += " The command's answer was lost, so check before trying again."
         action.finish(succeeded=True, result=result.strip(), state_after=current)
     else:
-        waited = _setting("POWER_VERIFY_SECONDS", 30)
+        waited = settings.POWER_VERIFY_SECONDS
         error = f"{action.outlet} did not read {expected} within {waited:g} s (seen: {path})."
         if lost_answer:
             error = f"{lost_answer} {error}"
@@ -204,7 +235,7 @@ def _verify(action, driver, *, resumed, lost_answer=""):
             error += f" Last error: {last_error}"
         action.finish(succeeded=False, error=error, state_after=current)
     if action.state == PowerAction.State.SUCCEEDED and action.machine_id and action.machine.monitors.exists():
-        check_machine_answers.apply_async((action.pk,), countdown=_setting("POWER_BOOT_GRACE_SECONDS", 180))
+        check_machine_answers.apply_async((action.pk,), countdown=settings.POWER_BOOT_GRACE_SECONDS)
 
 
 def _monitor_summary(action):
@@ -239,9 +270,24 @@ def check_machine_answers(action_pk):
 
 @shared_task(name="hosts.sweep_power_actions")
 def sweep_power_actions():
-    """Re-send actions a worker never picked up (the broker was down) or abandoned; safe at any rate."""
+    """Re-send actions a worker never picked up (the broker was down) or abandoned; safe at any rate.
+
+    Gives up on an action sent POWER_MAX_DISPATCHES times without an outcome, and on a manual action
+    nobody marked done within POWER_MANUAL_DEADLINE_HOURS.
+    """
+    for action in PowerAction.overdue_manual():
+        action.fail(
+            f"Nobody marked this done on site within {settings.POWER_MANUAL_DEADLINE_HOURS} h, so Switchboard "
+            "stopped waiting. If someone did switch it, note it on the incident; if not, ask again."
+        )
     sent = 0
     for action in PowerAction.needing_dispatch():
+        if action.dispatch_count >= settings.POWER_MAX_DISPATCHES:
+            action.fail(
+                f"Sent to a worker {action.dispatch_count} times without an outcome, so Switchboard gave up. "
+                "Check that the power workers are running, then ask again."
+            )
+            continue
         if action.dispatch():
             sent += 1
     if sent:

@@ -3,12 +3,12 @@ and reveal a BMC password in an outage. Operators with a fresh MFA code only; me
 
 from django import forms
 from django.contrib import messages
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from coop.access import member_required, operator_required
+from coop.access import is_operator, member_required, operator_required
 from coop.models import Organization
 
 from ..models import PowerAction, PowerActionRefused, PowerController, PowerOutlet
@@ -57,6 +57,16 @@ class PowerRequestForm(forms.Form):
         if typed != self.machine.hostname:
             raise forms.ValidationError(f"That is not this machine's hostname; type “{self.machine.hostname}”.")
         return typed
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(max_length=500, help_text="Recorded on the incident timeline with your name.")
+
+    def clean_reason(self):
+        reason = self.cleaned_data["reason"].strip()
+        if not reason:
+            raise forms.ValidationError("Say why.")
+        return reason
 
 
 class RevealForm(forms.Form):
@@ -122,7 +132,7 @@ def power_action(request: HttpRequest, hostname, pk):
         machine=machine,
     )
     steps = ManualDriver(action.controller).steps(action) if action.controller.driver == "manual" else []
-    context = {"machine": machine, "action": action, "steps": steps}
+    context = {"machine": machine, "action": action, "steps": steps, "user_is_operator": is_operator(request.user)}
     if request.htmx and not request.htmx.boosted:
         return render(request, "hosts/power/_action.html", context)
     return render(request, "hosts/power/action.html", context)
@@ -134,9 +144,23 @@ def power_action_done(request: HttpRequest, hostname, pk):
     """A person on site says they switched it (manual controllers only)."""
     machine = _get_machine(hostname)
     action = get_object_or_404(PowerAction, pk=pk, machine=machine, controller__driver="manual")
-    if action.state == PowerAction.State.QUEUED or action.state == PowerAction.State.REQUESTED:
-        action.claim()
-    if not action.finish(succeeded=True, result="Done by hand on site.", by=request.user):
+    if not action.mark_done_on_site(by=request.user):
+        messages.info(request, "This action was already finished.")
+    return redirect("power_action", hostname=machine.hostname, pk=action.pk)
+
+
+@require_POST
+@operator_required(mfa_within=MFA_FRESH)
+def power_action_cancel(request: HttpRequest, hostname, pk):
+    """An operator stops an action that will not end by itself (nobody on site, a stuck worker)."""
+    machine = _get_machine(hostname)
+    action = get_object_or_404(PowerAction, pk=pk, machine=machine)
+    form = CancelForm(request.POST)
+    if not action.is_active:
+        messages.info(request, "This action was already finished.")
+    elif not form.is_valid():
+        messages.error(request, "Say why you cancel it: the reason goes on the incident timeline.")
+    elif not action.cancel(by=request.user, reason=form.cleaned_data["reason"]):
         messages.info(request, "This action was already finished.")
     return redirect("power_action", hostname=machine.hostname, pk=action.pk)
 
@@ -145,7 +169,9 @@ def power_action_done(request: HttpRequest, hostname, pk):
 @operator_required(mfa_within=MFA_FRESH)
 def power_secret_reveal(request: HttpRequest, hostname, controller_pk):
     machine = _get_machine(hostname)
-    controller = get_object_or_404(PowerController, pk=controller_pk, outlets__machine=machine)
+    # Exists, not a join: a machine fed by two outlets of one PDU would give the controller twice.
+    feeds_machine = Exists(PowerOutlet.objects.filter(controller=OuterRef("pk"), machine=machine))
+    controller = get_object_or_404(PowerController.objects.filter(feeds_machine), pk=controller_pk)
     form = RevealForm(request.POST or None)
     secret = None
     if request.method == "POST" and form.is_valid():

@@ -5,9 +5,11 @@ in incidents.views."""
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Prefetch, Q, Value, When
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
@@ -23,6 +25,7 @@ from .search import search as run_search
 DASHBOARD_ROWS = 10
 DETAIL_ROWS = 25
 STATUS_RECENT_DAYS = 7
+STATUS_CACHE_SECONDS = 10
 
 
 def _stale_contact_filter(now=None):
@@ -100,6 +103,25 @@ def search(request: HttpRequest):
 @require_GET
 def status(request: HttpRequest):
     """The public face: which public services are up, and public incidents. No personal data."""
+    page = request.GET.get("page", "1")
+    if not page.isdigit():
+        return render(request, "coop/status.html", {"body": _status_body(request)})
+    # Everyone reloads this page in an outage: its body is rendered once per few seconds
+    # (per time zone, since it shows times), not once per visitor.
+    key = f"status-body:{timezone.get_current_timezone_name()}:{page[:6]}"
+    body = cache.get(key)
+    if body is None:
+        body = _status_body(request)
+        cache.set(key, body, STATUS_CACHE_SECONDS)
+    return render(request, "coop/status.html", {"body": body})
+
+
+def _status_body(request):
+    """The status page's content: public services and public incidents, nothing personal."""
+    return render_to_string("coop/_status_body.html", _status_context(request))
+
+
+def _status_context(request):
     services = HostedService.objects.filter(is_public=True).with_monitor_state().order_by("name", "pk")
     recent = timezone.now() - timedelta(days=STATUS_RECENT_DAYS)
     public_timeline = TimelineEntry.objects.filter(is_public=True).order_by("-at", "-pk")
@@ -109,9 +131,8 @@ def status(request: HttpRequest):
         .prefetch_related(Prefetch("timeline", queryset=public_timeline[:20], to_attr="public_timeline"))
         .order_by("-started_at")[:20]
     )
-    page = paginate(request, services, per_page=100)
-    context = {
-        "page": page,
+    return {
+        "page": paginate(request, services, per_page=100),
         "tally": services.aggregate(
             down=Count("pk", filter=Q(guest_down=True) | Q(machine_down=True)),
             up=Count("pk", filter=Q(guest_up=True, guest_down=False, machine_down=False)),
@@ -119,7 +140,6 @@ def status(request: HttpRequest):
         "incidents": incidents,
         "recent_days": STATUS_RECENT_DAYS,
     }
-    return render(request, "coop/status.html", context)
 
 
 # --- Sites ---------------------------------------------------------------------------

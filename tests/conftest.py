@@ -33,6 +33,11 @@ def _plain_http_settings(settings):
     # Production defaults redirect to HTTPS and use hashed static names; the
     # test client speaks plain HTTP and nobody ran collectstatic.
     settings.SECURE_SSL_REDIRECT = False
+    # Each test starts with an empty cache of its own (the status page keeps its body a few
+    # seconds; a shared Redis cache would carry it from one test to the next).
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": uuid.uuid4().hex}
+    }
     # Hashing real passwords costs about a second per user; tests log many in.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.STORAGES = {

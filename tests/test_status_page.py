@@ -80,3 +80,11 @@ def test_no_personal_data_at_all(client, scene):
 def test_a_logged_in_member_sees_the_same_public_page(member_client, scene):
     html = status_page(member_client)
     assert "Texted Noor" not in html and NOOR_PHONE not in html
+
+
+def test_in_an_outage_the_page_is_rendered_once_for_many_visitors(client, django_assert_max_num_queries):
+    client.get("/status/")
+    with django_assert_max_num_queries(0):
+        response = client.get("/status/")
+    assert response.status_code == 200
+    assert "Service status" in response.content.decode()

@@ -1,7 +1,6 @@
 """Power actions from the machine page: confirm, request, follow progress, mark manual ones done,
 and reveal a BMC password in an outage. Operators with a fresh MFA code only; members may watch."""
 
-from django import forms
 from django.contrib import messages
 from django.db.models import Exists, OuterRef, Q
 from django.http import Http404, HttpRequest
@@ -11,6 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from coop.access import is_operator, member_required, operator_required
 from coop.models import Organization
 
+from ..forms import CancelForm, PowerRequestForm, RevealForm
 from ..models import PowerAction, PowerActionRefused, PowerController, PowerOutlet
 from ..power.manual import ManualDriver
 from .inventory import _get_machine
@@ -18,63 +18,6 @@ from .inventory import _get_machine
 # A power action or a password reveal needs a code from the authenticator app this recent (seconds).
 MFA_FRESH = 600
 RECENT_ACTIONS = 5
-
-
-class PowerRequestForm(forms.Form):
-    """What the operator asks for, why, and the hostname typed to prove it is the right machine."""
-
-    outlet = forms.ModelChoiceField(queryset=PowerOutlet.objects.none(), empty_label=None)
-    operation = forms.ChoiceField(choices=PowerAction.Operation.choices, initial=PowerAction.Operation.CYCLE)
-    reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 2}),
-        max_length=1000,
-        help_text="Goes on the incident timeline, e.g. “dom0 frozen, no ping, console dead”.",
-    )
-    confirm_hostname = forms.CharField(label="Type the machine's hostname to confirm", max_length=253)
-    cooldown_override = forms.CharField(
-        label="Override the cooldown (admins only): why",
-        required=False,
-        max_length=500,
-        help_text="Leave empty unless the outlet was switched minutes ago and it must happen again now.",
-    )
-
-    def __init__(self, *args, machine, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.machine = machine
-        self.fields["outlet"].queryset = machine.outlets.select_related("controller")
-        self.fields["outlet"].label_from_instance = lambda outlet: (
-            f"{outlet.controller.name} outlet {outlet.number}" + (f" ({outlet.label})" if outlet.label else "")
-        )
-
-    def clean_reason(self):
-        reason = self.cleaned_data["reason"].strip()
-        if len(reason) < 5:
-            raise forms.ValidationError("Say why, in a few words: the timeline is how others learn what happened.")
-        return reason
-
-    def clean_confirm_hostname(self):
-        typed = self.cleaned_data["confirm_hostname"].strip().rstrip(".").lower()
-        if typed != self.machine.hostname:
-            raise forms.ValidationError(f"That is not this machine's hostname; type “{self.machine.hostname}”.")
-        return typed
-
-
-class CancelForm(forms.Form):
-    reason = forms.CharField(max_length=500, help_text="Recorded on the incident timeline with your name.")
-
-    def clean_reason(self):
-        reason = self.cleaned_data["reason"].strip()
-        if not reason:
-            raise forms.ValidationError("Say why.")
-        return reason
-
-
-class RevealForm(forms.Form):
-    reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 2}),
-        max_length=500,
-        help_text="Recorded on the incident timeline with your name.",
-    )
 
 
 def _who_goes_down(machine):

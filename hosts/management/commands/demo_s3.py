@@ -1,7 +1,7 @@
 """`python manage.py demo_s3`: the demo's S3 server (moto, in this process) with demo backups in it.
 
 `make run` starts it from Procfile.dev. It serves an S3 API on 127.0.0.1:15000 (the endpoint
-coop/demo.py gives the demo targets), uploads what the demo's checks should find, queues
+coop/demo/backups.py gives the demo targets), uploads what the demo's checks should find, queues
 those checks, and serves until stopped:
 - wiki1 nightly: a fresh, encrypted 51 MB duplicity volume → ok;
 - blog1 weekly: a fresh backup without server-side encryption → unencrypted;

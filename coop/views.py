@@ -118,7 +118,7 @@ def status(request: HttpRequest):
 
 def _status_body(request):
     """The status page's content: public services and public incidents, nothing personal."""
-    return render_to_string("coop/_status_body.html", _status_context(request))
+    return render_to_string("coop/_status_body.html", _status_context(request), request=request)
 
 
 def _status_context(request):

@@ -88,3 +88,18 @@ def test_in_an_outage_the_page_is_rendered_once_for_many_visitors(client, django
         response = client.get("/status/")
     assert response.status_code == 200
     assert "Service status" in response.content.decode()
+
+
+def test_a_coop_with_many_public_services_gets_pages(client, scene):
+    HostedService.objects.bulk_create(
+        HostedService(guest=scene.wiki, name=f"Site {n:03}", url=f"https://site{n}.example.org/", is_public=True)
+        for n in range(120)
+    )
+
+    first = client.get("/status/")
+    second = client.get("/status/?page=2")
+
+    assert first.status_code == 200 and second.status_code == 200
+    assert "Site 000" in first.content.decode()
+    assert 'href="?page=2"' in first.content.decode()
+    assert "Site 119" in second.content.decode()

@@ -277,6 +277,8 @@ CONTACT_VERIFICATION_MAX_AGE_DAYS = env_int("CONTACT_VERIFICATION_MAX_AGE_DAYS",
 CONTRACT_WARNING_DAYS = env_int("CONTRACT_WARNING_DAYS", 60)
 # S3 backup targets are checked this often (minutes); heartbeat targets are judged on every beat.
 BACKUP_CHECK_EVERY_MINUTES = env_int("BACKUP_CHECK_EVERY_MINUTES", 60)
+# Heartbeat pings and check results older than this are deleted daily (the last good check stays).
+BACKUP_HISTORY_DAYS = env_int("BACKUP_HISTORY_DAYS", 180)
 # Beat's periodic tasks (backup checks, the power sweep) are installed by the migration
 # hosts/0005_beat_schedules and edited in the admin; CELERY_BEAT_SCHEDULE would undo those edits.
 

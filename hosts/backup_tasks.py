@@ -4,18 +4,22 @@
   queues a check of every S3 target that is due, re-sends "check now" requests a lost
   message left behind, and judges every heartbeat target in place (no network involved);
 - check_backup_target(pk): one target. It takes a primary key, never credentials, and
-  claims the target with a conditional UPDATE, so two workers never check it at once.
+  claims the target with a conditional UPDATE, so two workers never check it at once;
+- prune_backup_history: daily (hosts/migrations/0005_beat_schedules.py): a WAL job pinging every
+  minute writes half a million rows a year; history older than BACKUP_HISTORY_DAYS goes.
 """
 
 import logging
+from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from .backup_checks import judge_heartbeat
-from .models import BackupTarget
+from .models import BackupCheck, BackupState, BackupTarget, HeartbeatPing
 
 logger = logging.getLogger(__name__)
 
@@ -72,3 +76,24 @@ def check_due_backups():
             judged += 1
     logger.info("backup sweep: %d S3 check(s) queued, %d heartbeat target(s) judged", len(due), judged)
     return {"queued": len(due), "heartbeats": judged}
+
+
+@shared_task(name="hosts.prune_backup_history")
+def prune_backup_history(now=None):
+    """Delete pings and checks older than BACKUP_HISTORY_DAYS; return how many of each went.
+
+    Each target's newest good check stays whatever its age: it is what "shrunk" compares with.
+    """
+    cutoff = (now or timezone.now()) - timedelta(days=settings.BACKUP_HISTORY_DAYS)
+    pings, _ = HeartbeatPing.objects.filter(received_at__lt=cutoff).delete()
+    good = BackupCheck.objects.filter(state=BackupState.OK, size_bytes__isnull=False).order_by("-checked_at")
+    keep = [
+        pk
+        for pk in (
+            good.filter(target=target).values_list("pk", flat=True).first() for target in BackupTarget.objects.all()
+        )
+        if pk is not None
+    ]
+    checks, _ = BackupCheck.objects.filter(checked_at__lt=cutoff).exclude(pk__in=keep).delete()
+    logger.info("backup history pruned: %d ping(s), %d check(s) older than %s", pings, checks, cutoff)
+    return {"pings": pings, "checks": checks}

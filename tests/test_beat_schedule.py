@@ -22,6 +22,7 @@ def test_every_scheduled_job_names_a_task_the_worker_knows():
     assert scheduled == {
         "check-due-backups": "hosts.check_due_backups",
         "sweep-power-actions": "hosts.sweep_power_actions",
+        "prune-backup-history": "hosts.prune_backup_history",
     }
     for task in scheduled.values():
         assert task in app.tasks, f"{task} is scheduled but no module registers it"

@@ -12,6 +12,7 @@ SCHEDULES = [
     # (name, task, every seconds, what it is for)
     ("check-due-backups", "hosts.check_due_backups", 300, "Queue due S3 backup checks and judge heartbeats."),
     ("sweep-power-actions", "hosts.sweep_power_actions", 30, "Re-send power actions a worker never got."),
+    ("prune-backup-history", "hosts.prune_backup_history", 86400, "Delete backup history past BACKUP_HISTORY_DAYS."),
 ]
 
 

@@ -37,6 +37,8 @@ def bench_environ(database):
         "CSRF_COOKIE_SECURE": "false",
         "SECURE_HSTS_SECONDS": "0",
         "LOG_LEVEL": "WARNING",
+        # The production stack: the cache (and so the stored pages) in Redis, a database of its own.
+        "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/2"),
         # Keeps the file cache and Celery folders away from the demo's var/.
         "SWITCHBOARD_VAR_DIR": str(var_dir / "var"),
         "BENCH_STATIC_ROOT": str(var_dir / "static"),

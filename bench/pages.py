@@ -115,7 +115,7 @@ def get(port, path, cookie=None):
         conn.close()
 
 
-def start_gunicorn(port, workers):
+def start_gunicorn(port, workers, extra_env):
     command = [
         str(ROOT / ".venv" / "bin" / "gunicorn"),
         "bench.wsgi:application",
@@ -124,7 +124,7 @@ def start_gunicorn(port, workers):
         "--worker-class=sync",
         "--log-level=warning",
     ]
-    server = subprocess.Popen(command, cwd=ROOT, env=os.environ.copy())
+    server = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **extra_env})
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if server.poll() is not None:
@@ -174,44 +174,52 @@ def wrk(port, path, cookie, seconds, threads, connections):
     }
 
 
+# How each page is served: kept per viewer until the data changes (the default), and rendered on
+# every request (PAGE_CACHE_SECONDS=0), which is what the first view after any change costs.
+MODES = {"kept": {}, "rendered": {"PAGE_CACHE_SECONDS": "0"}}
+
+
 def run_one(database, args):
     """Everything for one database; returns a JSON-able dict."""
     use_database(database)
+    from django.conf import settings
     from django.core.management import call_command
 
     shutil.rmtree(os.environ["BENCH_STATIC_ROOT"], ignore_errors=True)
     call_command("collectstatic", interactive=False, verbosity=0)
     pages = pick_pages()
     cookie = session_cookie()
-    counts = count_queries(pages, cookie)
     result = {"database": database, "sizes": sizes(), "pages": []}
-    server = start_gunicorn(args.port, args.workers)
-    try:
-        for label, path, logged_in in [*pages, (BARE + " (again)", "/bench-bare/", True)]:
-            cookie_here = cookie if logged_in else None
-            status, length = get(args.port, path, cookie_here)
-            if status != 200:
-                raise RuntimeError(f"{path} answered {status}, not 200")
-            wrk(args.port, path, cookie_here, 2, args.threads, args.connections)  # warm-up, not counted
-            figures = wrk(args.port, path, cookie_here, args.duration, args.threads, args.connections)
-            row = {"label": label, "path": path, "bytes": length, **figures, **counts.get(path, {})}
-            result["pages"].append(row)
-            print(f"  {database}: {label:32} {figures['rps']:8.1f} req/s", file=sys.stderr, flush=True)
-    finally:
-        stop(server)
+    for mode in args.modes:
+        settings.PAGE_CACHE_SECONDS = int(MODES[mode].get("PAGE_CACHE_SECONDS", settings.PAGE_CACHE_SECONDS))
+        counts = count_queries(pages, cookie)
+        server = start_gunicorn(args.port, args.workers, MODES[mode])
+        try:
+            for label, path, logged_in in [*pages, (BARE + " (again)", "/bench-bare/", True)]:
+                cookie_here = cookie if logged_in else None
+                status, length = get(args.port, path, cookie_here)
+                if status != 200:
+                    raise RuntimeError(f"{path} answered {status}, not 200")
+                wrk(args.port, path, cookie_here, 2, args.threads, args.connections)  # warm-up, not counted
+                figures = wrk(args.port, path, cookie_here, args.duration, args.threads, args.connections)
+                row = {"mode": mode, "label": label, "path": path, "bytes": length, **figures, **counts.get(path, {})}
+                result["pages"].append(row)
+                print(f"  {database} ({mode}): {label:32} {figures['rps']:8.1f} req/s", file=sys.stderr, flush=True)
+        finally:
+            stop(server)
     return result
 
 
 # --- In the parent: one child per database, then the tables ----------------------------------------
 
 
-def table(result):
-    pages = result["pages"]
+def table(result, mode):
+    pages = [p for p in result["pages"] if p["mode"] == mode]
     bare = [p["rps"] for p in pages if p["label"].startswith(BARE)]
     bare_rps = sum(bare) / len(bare)
     sizes = result["sizes"]
     lines = [
-        f"### {result['database']}: {sizes['machines']:,} machines, {sizes['guests']:,} guests, "
+        f"### {result['database']}, pages {mode}: {sizes['machines']:,} machines, {sizes['guests']:,} guests, "
         f"{sizes['entries']:,} timeline entries",
         "",
         "| page | URL | req/s | p50 ms | p99 ms | vs bare | queries | SQL ms | target |",
@@ -244,7 +252,7 @@ def comparison(results):
     for i, page in enumerate(results[0]["pages"]):
         cells = [f"{r['pages'][i]['rps']:.0f}, {r['pages'][i].get('queries', '')}" for r in results]
         label = re.sub(r" \(.*\)", "", page["label"]) if "again" not in page["label"] else page["label"]
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+        lines.append(f"| {label} ({page['mode']}) | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -256,6 +264,9 @@ def main(argv=None):
     parser.add_argument("--connections", type=int, default=8, help="wrk connections (default: %(default)s)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (default: %(default)s)")
     parser.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default: %(default)s)")
+    parser.add_argument(
+        "--modes", nargs="+", choices=list(MODES), default=list(MODES), help="kept, rendered or both (default)"
+    )
     parser.add_argument("--json", help="also write the figures to this file")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -269,11 +280,12 @@ def main(argv=None):
     results = []
     for database in args.databases:
         child_args = [a for a in (argv if argv is not None else sys.argv[1:]) if a not in args.databases]
-        command = [sys.executable, "-m", "bench.pages", "--child", *child_args, database]
+        command = [sys.executable, "-m", "bench.pages", "--child", database, *child_args]
         env = {**os.environ, **bench_environ(database)}
         out = subprocess.run(command, cwd=ROOT, env=env, capture_output=False, stdout=subprocess.PIPE, check=True)
         results.append(json.loads(out.stdout.decode().strip().splitlines()[-1]))
-        print(table(results[-1]) + "\n", flush=True)
+        for mode in args.modes:
+            print(table(results[-1], mode) + "\n", flush=True)
     if len(results) > 1:
         print(comparison(results))
     if args.json:

@@ -38,7 +38,11 @@ OPERATORS = "Operators"
 def _groups(user):
     # Cached per request: many templates ask.
     if not hasattr(user, "_switchboard_groups"):
-        user._switchboard_groups = set(user.groups.values_list("name", flat=True))
+        if hasattr(user, "in_members_group"):  # loaded with the user by coop.backends
+            roles = ((MEMBERS, user.in_members_group), (OPERATORS, user.in_operators_group))
+            user._switchboard_groups = {name for name, belongs in roles if belongs}
+        else:
+            user._switchboard_groups = set(user.groups.values_list("name", flat=True))
     return user._switchboard_groups
 
 

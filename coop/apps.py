@@ -7,7 +7,16 @@ class CoopConfig(AppConfig):
     verbose_name = "Co-op directory"
 
     def ready(self):
+        from django.db import connections
+        from django.db.backends.signals import connection_created
+
         from . import checks  # noqa: F401 (registers the deploy checks)
+        from .page_cache import watch_connection
+
+        # Every write through Django marks stored pages stale (coop.page_cache).
+        connection_created.connect(watch_connection)
+        for connection in connections.all(initialized_only=True):
+            watch_connection(sender=None, connection=connection)
 
 
 class SwitchboardAdminConfig(admin_apps.AdminConfig):

@@ -132,6 +132,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "coop.page_cache.csrf_placeholder",
             ],
         },
     },
@@ -162,7 +163,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Redis: Celery broker and cache when set; embedded stand-ins otherwise ----
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # A Redis that accepts connections but never answers must not hang every page.
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    }
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": 3600,
@@ -271,6 +279,9 @@ LOGGING = {
 # --- Switchboard ---------------------------------------------------------------------
 # Every admin page needs a session that passed a second factor. Off only for the local demo.
 ADMIN_REQUIRES_MFA = env_bool("ADMIN_REQUIRES_MFA", True)
+# Member pages are stored per viewer until the data changes (coop.page_cache), for at most
+# this many seconds; 0 renders every request afresh.
+PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 60)
 # How long a contact method stays trusted after someone confirmed it works.
 CONTACT_VERIFICATION_MAX_AGE_DAYS = env_int("CONTACT_VERIFICATION_MAX_AGE_DAYS", 180)
 # Contracts ending within this many days are flagged.
@@ -312,9 +323,10 @@ POWER_MANUAL_DEADLINE_HOURS = env_int("POWER_MANUAL_DEADLINE_HOURS", 4)
 # it. Addresses added any other way must be verified by email before they count.
 INSTALLED_APPS += ["allauth", "allauth.account", "allauth.mfa"]
 MIDDLEWARE.append("allauth.account.middleware.AccountMiddleware")
+# Django's and allauth's backends, loading each user's roles in the same query (coop.backends).
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
+    "coop.backends.ModelBackend",
+    "coop.backends.AuthenticationBackend",
 ]
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "/"

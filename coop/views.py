@@ -18,6 +18,7 @@ from incidents.models import Incident, TimelineEntry
 
 from .access import member_required
 from .models import ContactMethod, Contract, Organization, Person, Site, SiteAccess
+from .page_cache import cached_for_viewer
 from .pages import paginate, render_page
 from .search import people_to_call
 from .search import search as run_search
@@ -70,6 +71,7 @@ def contracts_ending_soon(today=None):
 
 @require_GET
 @member_required
+@cached_for_viewer
 def dashboard(request: HttpRequest):
     open_incidents = Incident.objects.exclude(status=Incident.Status.RESOLVED)
     down = machines_down()
@@ -94,6 +96,7 @@ def dashboard(request: HttpRequest):
 
 @require_GET
 @member_required
+@cached_for_viewer
 def search(request: HttpRequest):
     results = run_search(request.GET.get("q", ""))
     context = {"results": results, "big_search": True}
@@ -167,6 +170,7 @@ def access_for_site(site, today=None):
 
 @require_GET
 @member_required
+@cached_for_viewer
 def site_list(request: HttpRequest):
     sites = Site.objects.annotate(machine_count=Count("machines", distinct=True)).order_by("name")
     return render_page(
@@ -176,6 +180,7 @@ def site_list(request: HttpRequest):
 
 @require_GET
 @member_required
+@cached_for_viewer
 def site_detail(request: HttpRequest, slug):
     site = _get_site(slug)
     machines = site.machines.with_monitor_state().select_related("owner")
@@ -200,6 +205,7 @@ def _get_person(pk):
 
 @require_GET
 @member_required
+@cached_for_viewer
 def person_list(request: HttpRequest):
     people = people_to_call()
     needs_check = request.GET.get("contacts") == "stale"
@@ -213,6 +219,7 @@ def person_list(request: HttpRequest):
 
 @require_GET
 @member_required
+@cached_for_viewer
 def person_detail(request: HttpRequest, pk):
     person = _get_person(pk)
     context = {
@@ -234,6 +241,7 @@ def _get_organization(slug):
 
 @require_GET
 @member_required
+@cached_for_viewer
 def organization_list(request: HttpRequest):
     organizations = Organization.objects.annotate(guest_count=Count("guests", distinct=True)).order_by("name")
     context = {"page": paginate(request, organizations)}
@@ -242,6 +250,7 @@ def organization_list(request: HttpRequest):
 
 @require_GET
 @member_required
+@cached_for_viewer
 def organization_detail(request: HttpRequest, slug):
     organization = _get_organization(slug)
     guests = organization.guests.with_monitor_state().select_related("machine")

@@ -6,6 +6,7 @@ from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET
 
 from coop.access import member_required
+from coop.page_cache import cached_for_viewer
 from coop.pages import paginate, render_page
 
 from .models import Incident
@@ -21,6 +22,7 @@ def _get_incident(pk):
 
 @require_GET
 @member_required
+@cached_for_viewer
 def incident_list(request: HttpRequest):
     shown = request.GET.get("status", "open")
     incidents = Incident.objects.annotate(
@@ -38,6 +40,7 @@ def incident_list(request: HttpRequest):
 
 @require_GET
 @member_required
+@cached_for_viewer
 def incident_detail(request: HttpRequest, pk):
     incident = _get_incident(pk)
     affected_guests = incident.affected_guests().with_monitor_state().select_related("machine", "owner")

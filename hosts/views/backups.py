@@ -10,6 +10,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from coop.access import member_required, operator_required
+from coop.page_cache import cached_for_viewer
 from coop.pages import paginate, render_page
 from coop.views import backups_failing
 
@@ -28,6 +29,7 @@ def _get_target(pk):
 
 @require_GET
 @member_required
+@cached_for_viewer
 def backup_list(request: HttpRequest):
     failing = request.GET.get("state") == "failing"
     targets = backups_failing() if failing else BackupTarget.objects.all()
@@ -48,6 +50,7 @@ def _live_context(target):
 
 @require_GET
 @member_required
+@cached_for_viewer
 def backup_detail(request: HttpRequest, pk):
     target = _get_target(pk)
     context = {

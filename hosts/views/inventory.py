@@ -7,6 +7,7 @@ from django.views.decorators.http import require_GET
 
 from coop.access import is_operator, member_required
 from coop.db import count_of
+from coop.page_cache import cached_for_viewer
 from coop.pages import paginate, render_page, text_param
 from coop.search import clean_query, people_to_call
 from coop.views import access_for_site, machines_down
@@ -47,6 +48,7 @@ def _get_machine(hostname):
 
 @require_GET
 @member_required
+@cached_for_viewer
 def machine_list(request: HttpRequest):
     machines = Machine.objects.with_monitor_state().select_related("site", "owner")
     state = request.GET.get("state")
@@ -66,6 +68,7 @@ def machine_list(request: HttpRequest):
 
 @require_GET
 @member_required
+@cached_for_viewer
 def machine_detail(request: HttpRequest, hostname):
     from .power import power_panel_context
 
@@ -110,6 +113,7 @@ def _get_guest(name):
 
 @require_GET
 @member_required
+@cached_for_viewer
 def guest_list(request: HttpRequest):
     guests = Guest.objects.with_monitor_state().select_related("machine", "owner")
     machine = text_param(request, "machine")
@@ -127,6 +131,7 @@ def guest_list(request: HttpRequest):
 
 @require_GET
 @member_required
+@cached_for_viewer
 def guest_detail(request: HttpRequest, name):
     guest = _get_guest(name)
     incidents = Incident.objects.touching_guest(guest)

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from coop.access import member_required, operator_required
 from coop.models import Site
+from coop.page_cache import cached_for_viewer
 from coop.pages import paginate, render_page, text_param
 
 from ..forms import ExercisedForm, RunbookForm
@@ -45,6 +46,7 @@ def _subject_url(runbook):
 
 @require_GET
 @member_required
+@cached_for_viewer
 def runbook_list(request: HttpRequest):
     runbooks = Runbook.objects.select_related("machine", "guest", "site").order_by("title", "pk")
     text = text_param(request, "q")
@@ -56,6 +58,7 @@ def runbook_list(request: HttpRequest):
 
 @require_GET
 @member_required
+@cached_for_viewer
 def runbook_detail(request: HttpRequest, pk):
     runbook = _get_runbook(pk)
     context = {"runbook": runbook, "exercised_form": ExercisedForm(), "version_count": runbook.history.count()}
@@ -114,6 +117,7 @@ def runbook_exercised(request: HttpRequest, pk):
 
 @require_GET
 @member_required
+@cached_for_viewer
 def runbook_versions(request: HttpRequest, pk):
     runbook = _get_runbook(pk)
     versions = runbook.history.select_related("history_user").order_by("-history_date", "-history_id")
@@ -123,6 +127,7 @@ def runbook_versions(request: HttpRequest, pk):
 
 @require_GET
 @member_required
+@cached_for_viewer
 def runbook_version(request: HttpRequest, pk, version_id):
     runbook = _get_runbook(pk)
     version = get_object_or_404(runbook.history.select_related("history_user"), history_id=version_id)

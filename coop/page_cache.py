@@ -1,0 +1,170 @@
+"""Member pages rendered once per viewer per change of data, never shown stale.
+
+In an outage everyone reloads the same machine page; rendering it takes tens of queries, and
+serving a stored copy takes none. A stored page is keyed by:
+
+- the *data generation*: a token replaced whenever anything writes to a Switchboard table
+  through Django (save, delete, queryset.update(), bulk_create, raw SQL: every INSERT, UPDATE
+  or DELETE passes the connection's execute wrapper below), once at the write and once more
+  when its transaction commits, so no page rendered from uncommitted or older data is ever
+  served after the change;
+- the viewer (user, time zone, whether this session passed a second factor), the full URL and
+  whether htmx asked for a part of the page;
+- the current minute, so times ("local time", "3 min ago") are never more than a minute old.
+
+A write from outside Django (psql) or while the cache was unreachable is seen within
+PAGE_CACHE_SECONDS. The CSRF token is never stored: the page is rendered with a random
+placeholder that each response replaces with a fresh token for its own browser. Pages with
+flash messages pending, errors and htmx redirects are not stored. PAGE_CACHE_SECONDS=0 turns
+this off.
+"""
+
+import hashlib
+import logging
+import re
+import secrets
+import time
+from functools import wraps
+
+from django.conf import settings
+from django.contrib.messages import get_messages
+from django.core.cache import cache
+from django.db import transaction
+from django.http import HttpResponse
+from django.middleware.csrf import get_token
+from django.utils import timezone
+
+from .access import session_used_mfa
+
+log = logging.getLogger(__name__)
+
+GENERATION_KEY = "switchboard:data-generation"
+# Writes here never change what a page shows: sessions, Celery's task results and beat's clock.
+UNWATCHED_TABLE_PREFIXES = ("django_session", "django_celery_results_", "django_celery_beat_")
+WRITE = re.compile(r'\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+[`"]?(\w+)', re.IGNORECASE)
+
+
+# --- The data generation -------------------------------------------------------------------
+
+
+def data_changed():
+    """Make every stored page stale; returns the new token."""
+    generation = secrets.token_hex(8)
+    try:
+        cache.set(GENERATION_KEY, generation, None)
+    except Exception:
+        # The stored pages (if the cache keeps them) age out within PAGE_CACHE_SECONDS.
+        log.warning("cache unreachable: could not mark stored pages stale", exc_info=True)
+    return generation
+
+
+def is_watched_write(sql):
+    match = WRITE.match(sql)
+    return bool(match) and not match.group(1).lower().startswith(UNWATCHED_TABLE_PREFIXES)
+
+
+def watch_writes(execute, sql, params, many, context):
+    """Execute wrapper: a write to a Switchboard table changes the data generation."""
+    result = execute(sql, params, many, context)
+    if is_watched_write(sql):
+        data_changed()
+        connection = context["connection"]
+        if connection.in_atomic_block:
+            # Again after commit: a page rendered in between saw the data before this write.
+            transaction.on_commit(data_changed, using=connection.alias)
+    return result
+
+
+def watch_connection(sender, connection, **kwargs):
+    """connection_created receiver (coop.apps): every database connection reports its writes."""
+    if watch_writes not in connection.execute_wrappers:
+        connection.execute_wrappers.append(watch_writes)
+
+
+# --- Stored pages ----------------------------------------------------------------------------
+
+
+def csrf_placeholder(request):
+    """Context processor: while a page is being stored, its CSRF token is a placeholder."""
+    placeholder = getattr(request, "csrf_placeholder", None)
+    return {"csrf_token": placeholder} if placeholder else {}
+
+
+def _page_key(request):
+    user = request.user
+    viewer = [
+        str(user.pk),
+        timezone.get_current_timezone_name(),
+        "mfa" if session_used_mfa(request) else "",
+        "htmx" if request.htmx else "",
+        "boosted" if request.htmx and request.htmx.boosted else "",
+        "target=" + (request.htmx.target or "") if request.htmx else "",
+    ]
+    minute = str(int(time.time() // 60))
+    digest = hashlib.sha256("\n".join([minute, *viewer, request.get_full_path()]).encode())
+    return f"switchboard:page:{digest.hexdigest()}"
+
+
+def _stored_page(key):
+    """The current data generation and the page stored under `key` if it is of that generation.
+
+    One round trip: the generation and the page are fetched together.
+    """
+    found = cache.get_many([GENERATION_KEY, key])
+    generation = found.get(GENERATION_KEY) or data_changed()
+    stored = found.get(key)
+    if stored is not None and stored[0] == generation:
+        return generation, stored[1:]
+    return generation, None
+
+
+def _storable(response):
+    return (
+        response.status_code == 200
+        and not response.cookies
+        and not any(header.lower().startswith("hx-") for header in response.headers)
+    )
+
+
+def cached_for_viewer(view):
+    """Serve a GET page from the store while its data is unchanged (see the module's docstring).
+
+    Goes inside the access decorators: a stored page is only ever served to the viewer it was
+    rendered for, after the same checks.
+    """
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        seconds = settings.PAGE_CACHE_SECONDS
+        if not seconds or request.method != "GET" or len(get_messages(request)):
+            return view(request, *args, **kwargs)
+        key = _page_key(request)
+        try:
+            # Read before the data: a page is never stored under a generation newer than its data.
+            generation, stored = _stored_page(key)
+        except Exception:
+            log.warning("cache unreachable: pages are rendered without it", exc_info=True)
+            return view(request, *args, **kwargs)
+        if stored is not None:
+            placeholder, content, headers = stored
+            return HttpResponse(content.replace(placeholder, get_token(request)), headers=headers)
+
+        request.csrf_placeholder = placeholder = secrets.token_hex(16)
+        try:
+            response = view(request, *args, **kwargs)
+            if hasattr(response, "render"):
+                response.render()
+        finally:
+            del request.csrf_placeholder  # an error page rendered after this shows a real token
+        if response.streaming:
+            return response
+        content = response.content.decode(response.charset)
+        if _storable(response):
+            try:
+                cache.set(key, (generation, placeholder, content, dict(response.headers)), seconds)
+            except Exception:
+                log.warning("cache unreachable: page not stored", exc_info=True)
+        response.content = content.replace(placeholder, get_token(request))
+        return response
+
+    return wrapper

@@ -6,9 +6,11 @@
 For each database: collectstatic into a temporary STATIC_ROOT (DEBUG is off, so the manifest
 storage needs it), log in the bench member, count each page's SQL queries once in-process
 (django.test.Client + CaptureQueriesContext), start gunicorn (sync workers) on 127.0.0.1, drive
-each page with wrk for a fixed time, and stop gunicorn (always). Then one table per database and
-a big-vs-small comparison. Each page is compared with a bare Django page served by the same
-gunicorn, behind the same middleware, with the same session cookie (bench/urls.py).
+each page with wrk for a fixed time, and stop gunicorn (always); once with pages kept until the
+data changes (as deployed) and once rendered on every request (MODES). Then one table per
+database and mode, and a big-vs-small comparison. Each page is compared with a bare Django
+page served by the same gunicorn, behind the same middleware, with the same session cookie
+(bench/urls.py).
 """
 
 import argparse

@@ -1,7 +1,8 @@
 """Member pages rendered once per viewer per change of data, never shown stale.
 
 In an outage everyone reloads the same machine page; rendering it takes tens of queries, and
-serving a stored copy takes none. A stored page is keyed by:
+serving a stored copy takes none (the session and the user with their roles, as every page).
+A stored page is served only while it matches:
 
 - the *data generation*: a token replaced whenever anything writes to a Switchboard table
   through Django (save, delete, queryset.update(), bulk_create, raw SQL: every INSERT, UPDATE
@@ -12,8 +13,9 @@ serving a stored copy takes none. A stored page is keyed by:
   whether htmx asked for a part of the page;
 - the current minute, so times ("local time", "3 min ago") are never more than a minute old.
 
-A write from outside Django (psql) or while the cache was unreachable is seen within
-PAGE_CACHE_SECONDS. The CSRF token is never stored: the page is rendered with a random
+The generation and the page come back in one round trip. A write from outside Django (psql)
+or while the cache was unreachable is seen within PAGE_CACHE_SECONDS; while the cache does not
+answer, pages are rendered afresh and the process leaves it alone for CACHE_RETRY_SECONDS. The CSRF token is never stored: the page is rendered with a random
 placeholder that each response replaces with a fresh token for its own browser. Pages with
 flash messages pending, errors and htmx redirects are not stored. PAGE_CACHE_SECONDS=0 turns
 this off.
@@ -24,6 +26,7 @@ import logging
 import re
 import secrets
 import time
+from contextlib import suppress
 from functools import wraps
 
 from django.conf import settings
@@ -44,17 +47,37 @@ UNWATCHED_TABLE_PREFIXES = ("django_session", "django_celery_results_", "django_
 WRITE = re.compile(r'\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+[`"]?(\w+)', re.IGNORECASE)
 
 
+# After a failure this process leaves the cache alone for a while: a Redis that does not answer
+# would otherwise cost every page and every write a socket timeout.
+CACHE_RETRY_SECONDS = 10
+_cache_down_until = 0.0
+
+
+class CacheUnavailable(Exception):
+    pass
+
+
+def _cache_call(method, *args):
+    global _cache_down_until
+    if time.monotonic() < _cache_down_until:
+        raise CacheUnavailable
+    try:
+        return method(*args)
+    except Exception as exc:
+        _cache_down_until = time.monotonic() + CACHE_RETRY_SECONDS
+        log.warning("cache unreachable (%r): pages are rendered afresh for %d s", exc, CACHE_RETRY_SECONDS)
+        raise CacheUnavailable from exc
+
+
 # --- The data generation -------------------------------------------------------------------
 
 
 def data_changed():
     """Make every stored page stale; returns the new token."""
     generation = secrets.token_hex(8)
-    try:
-        cache.set(GENERATION_KEY, generation, None)
-    except Exception:
-        # The stored pages (if the cache keeps them) age out within PAGE_CACHE_SECONDS.
-        log.warning("cache unreachable: could not mark stored pages stale", exc_info=True)
+    # If the cache is down, pages stored before the outage age out within PAGE_CACHE_SECONDS.
+    with suppress(CacheUnavailable):
+        _cache_call(cache.set, GENERATION_KEY, generation, None)
     return generation
 
 
@@ -110,7 +133,7 @@ def _stored_page(key):
 
     One round trip: the generation and the page are fetched together.
     """
-    found = cache.get_many([GENERATION_KEY, key])
+    found = _cache_call(cache.get_many, [GENERATION_KEY, key])
     generation = found.get(GENERATION_KEY) or data_changed()
     stored = found.get(key)
     if stored is not None and stored[0] == generation:
@@ -142,8 +165,7 @@ def cached_for_viewer(view):
         try:
             # Read before the data: a page is never stored under a generation newer than its data.
             generation, stored = _stored_page(key)
-        except Exception:
-            log.warning("cache unreachable: pages are rendered without it", exc_info=True)
+        except CacheUnavailable:
             return view(request, *args, **kwargs)
         if stored is not None:
             placeholder, content, headers = stored
@@ -160,10 +182,8 @@ def cached_for_viewer(view):
             return response
         content = response.content.decode(response.charset)
         if _storable(response):
-            try:
-                cache.set(key, (generation, placeholder, content, dict(response.headers)), seconds)
-            except Exception:
-                log.warning("cache unreachable: page not stored", exc_info=True)
+            with suppress(CacheUnavailable):
+                _cache_call(cache.set, key, (generation, placeholder, content, dict(response.headers)), seconds)
         response.content = content.replace(placeholder, get_token(request))
         return response
 

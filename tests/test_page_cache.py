@@ -18,7 +18,7 @@ from coop.page_cache import GENERATION_KEY, is_watched_write
 from hosts.models import Machine
 
 from .conftest import log_in_with_second_factor
-from .scene import build_scene
+from .scene import WIKI_IPV4, build_scene
 
 pytest_plugins = ["tests.cast"]
 pytestmark = pytest.mark.django_db
@@ -189,3 +189,13 @@ def test_a_member_taken_out_of_the_group_loses_the_stored_page_at_once(member_cl
     member.groups.clear()
 
     assert member_client.get(f"/machines/{scene.machine.hostname}/").status_code == 403
+
+
+def test_a_live_search_result_and_the_whole_page_are_kept_apart(member_client, scene):
+    search = f"/search/?q={WIKI_IPV4}"
+    part = member_client.get(search, HTTP_HX_REQUEST="true").content.decode()
+    whole = member_client.get(search).content.decode()
+    part_again = member_client.get(search, HTTP_HX_REQUEST="true").content.decode()
+
+    assert "<html" not in part and "<html" in whole and part_again == part
+    assert scene.wiki.name in part

@@ -15,10 +15,11 @@ A stored page is served only while it matches:
 
 The generation and the page come back in one round trip. A write from outside Django (psql)
 or while the cache was unreachable is seen within PAGE_CACHE_SECONDS; while the cache does not
-answer, pages are rendered afresh and the process leaves it alone for CACHE_RETRY_SECONDS. The CSRF token is never stored: the page is rendered with a random
-placeholder that each response replaces with a fresh token for its own browser. Pages with
-flash messages pending, errors and htmx redirects are not stored. PAGE_CACHE_SECONDS=0 turns
-this off.
+answer, pages are rendered afresh and the process leaves it alone for CACHE_RETRY_SECONDS.
+
+The CSRF token is never stored: the page is rendered with a random placeholder that each
+response replaces with a fresh token for its own browser. Pages with flash messages pending,
+errors and htmx redirects are not stored. PAGE_CACHE_SECONDS=0 turns this off.
 """
 
 import hashlib

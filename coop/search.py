@@ -18,7 +18,7 @@ from django.utils.ipv6 import clean_ipv6_address
 
 from hosts.models import DNSName, Guest, HostedService, IPAddress, Machine
 
-from .models import Organization, Person, Site
+from .models import ContactMethod, Organization, Person, Site
 from .validators import validate_hostname
 
 MAX_QUERY_LENGTH = 200
@@ -133,11 +133,20 @@ def search(raw_query):
     else:
         address_filter = None
         machine_filter = Q(hostname__icontains=query)
+
+    # DNS names first: a machine the exact name points at is found by its id, so the machine
+    # query needs no join (each branch of its OR can use an index, no DISTINCT over every column).
+    results.dns_names = list(
+        DNSName.objects.select_related("guest__machine", "machine").filter(
+            Q(name=host) if host else Q(name__icontains=query)
+        )[:PER_KIND]
+    )
     if host is not None:
-        machine_filter |= Q(hostname=host) | Q(dns_names__name=host)
+        named_machines = [dns.machine_id for dns in results.dns_names if dns.machine_id]
+        machine_filter |= Q(hostname=host) | Q(pk__in=named_machines)
 
     machines = Machine.objects.with_monitor_state().select_related("site", "owner")
-    results.machines = list(machines.filter(machine_filter).distinct()[:PER_KIND])
+    results.machines = list(machines.filter(machine_filter)[:PER_KIND])
     results.guests = list(
         Guest.objects.with_monitor_state().select_related("machine", "owner").filter(name__icontains=query)[:PER_KIND]
     )
@@ -149,11 +158,6 @@ def search(raw_query):
             ]
         )
 
-    results.dns_names = list(
-        DNSName.objects.select_related("guest__machine", "machine").filter(
-            Q(name=host) if host else Q(name__icontains=query)
-        )[:PER_KIND]
-    )
     service_filter = Q(name__icontains=query) | Q(url__icontains=host or query)
     results.services = list(
         HostedService.objects.select_related("guest__machine", "owner", "guest__owner").filter(service_filter)[
@@ -161,10 +165,12 @@ def search(raw_query):
         ]
     )
 
+    # A subquery, not a join: no duplicate people to remove, and each side can use its index.
+    contacted = ContactMethod.objects.filter(value__icontains=query).values("person")
     results.people = list(
         Person.objects.select_related("organization")
-        .filter(Q(name__icontains=query) | Q(contact_methods__value__icontains=query))
-        .distinct()[:PER_KIND]
+        .filter(Q(name__icontains=query) | Q(pk__in=contacted))
+        .order_by("name", "pk")[:PER_KIND]
     )
     results.organizations = list(
         Organization.objects.filter(Q(name__icontains=query) | Q(slug__icontains=query))[:PER_KIND]

@@ -49,7 +49,9 @@ def machines_down():
 
 def backups_failing():
     """Backup targets whose last check was anything but ok (never-checked ones are not failing yet)."""
-    return BackupTarget.objects.exclude(state__in=[BackupState.OK, BackupState.UNKNOWN])
+    # Listed, not excluded: `state IN (...)` can use the state index, `NOT IN` reads every target.
+    failing = [state for state in BackupState if state not in (BackupState.OK, BackupState.UNKNOWN)]
+    return BackupTarget.objects.filter(state__in=failing)
 
 
 ENDED_CONTRACTS_SHOWN_DAYS = 90

@@ -78,7 +78,11 @@ class Incident(models.Model):
                 name="incident_resolved_after_start",
             ),
         ]
-        indexes = [models.Index(fields=["status", "-started_at"])]
+        indexes = [
+            models.Index(fields=["status", "-started_at"]),
+            # The latest incidents touching a machine or guest (its page's timeline), newest first.
+            models.Index(fields=["-started_at"], name="incident_started_idx"),
+        ]
 
     def __str__(self):
         return self.title
@@ -101,18 +105,38 @@ class Incident(models.Model):
     def is_open(self):
         return self.status != self.Status.RESOLVED
 
+    def _named_ids(self):
+        """Subqueries of the ids of the guests and the machines named on the incident."""
+        # Read from the link tables alone: `self.guests.values("pk")` joins every guest of the co-op.
+        guests = Incident.guests.through.objects.filter(incident=self).values("guest")
+        machines = Incident.machines.through.objects.filter(incident=self).values("machine")
+        return guests, machines
+
     def affected_guests(self):
         """Guests named on the incident plus every guest of an affected machine."""
         # Subqueries, not joins: no duplicates to remove, however many guests a host has.
-        return Guest.objects.filter(Q(pk__in=self.guests.values("pk")) | Q(machine__in=self.machines.values("pk")))
+        guests, machines = self._named_ids()
+        return Guest.objects.filter(Q(pk__in=guests) | Q(machine__in=machines))
+
+    def affected_guest_count(self):
+        """How many guests `affected_guests` lists, counted from the ids alone."""
+        # A UNION of ids has no duplicates and reads only the incident's rows, where counting
+        # "named or on an affected machine" over the guest table reads every guest of the co-op.
+        guests, machines = self._named_ids()
+        on_machines = Guest.objects.filter(machine__in=machines).order_by().values("pk")
+        return guests.order_by().union(on_machines).count()
 
     def affected_owners(self):
         """Organisations owning an affected machine, guest or hosted service."""
-        guests = self.affected_guests().values("pk")
+        guests, machines = self._named_ids()
+        # One subquery per way of being affected: each reads its rows through an index, where
+        # "named or on an affected machine" as one condition reads every guest of the co-op.
         return Organization.objects.filter(
-            Q(pk__in=self.machines.values("owner"))
+            Q(pk__in=Machine.objects.filter(pk__in=machines).values("owner"))
             | Q(pk__in=Guest.objects.filter(pk__in=guests).values("owner"))
+            | Q(pk__in=Guest.objects.filter(machine__in=machines).values("owner"))
             | Q(pk__in=HostedService.objects.filter(guest__in=guests).values("owner"))
+            | Q(pk__in=HostedService.objects.filter(guest__machine__in=machines).values("owner"))
         )
 
     def note(self, body, *, by=None, kind=None, is_public=False, at=None):

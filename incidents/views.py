@@ -49,7 +49,7 @@ def incident_detail(request: HttpRequest, pk):
         "incident": incident,
         "machines": incident.machines.with_monitor_state().select_related("site")[:DETAIL_ROWS],
         "guests": affected_guests[:DETAIL_ROWS],
-        "guest_count": affected_guests.count(),
+        "guest_count": incident.affected_guest_count(),
         "owners": incident.affected_owners()[:DETAIL_ROWS],
         "timeline": paginate(request, timeline, per_page=TIMELINE_PAGE),
         "action_items": incident.action_items.select_related("owner"),

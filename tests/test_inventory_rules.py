@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from coop.models import ContactMethod, Contract
 from coop.validators import validate_hostname
-from hosts.models import DNSName, IPAddress, Lifecycle, Machine, PowerOutlet, Runbook
+from hosts.models import DNSName, Guest, HostedService, IPAddress, Lifecycle, Machine, Monitor, PowerOutlet, Runbook
 from incidents.models import Incident, TimelineEntry
 
 from .factories import make_guest, make_machine, make_org, make_pdu, make_person, make_site
@@ -183,6 +183,44 @@ def test_a_host_incident_lists_every_guest_on_it_and_their_owners():
     assert created
     assert {g.name for g in incident.affected_guests()} == {"wiki.example.org", "blog.example.org"}
     assert set(incident.affected_owners()) == {wiki_owner, blog_owner}
+
+
+def test_an_incident_counts_a_guest_named_and_on_an_affected_host_once():
+    dom0 = make_machine(hostname="dom0.example.org")
+    host_owner, guest_owner, service_owner = make_org(name="Host"), make_org(name="Guests"), make_org(name="Service")
+    dom0.owner = host_owner
+    dom0.save()
+    on_dom0 = make_guest(name="wiki.example.org", machine=dom0, owner=guest_owner)
+    elsewhere = make_guest(name="mail.example.org")
+    make_guest(name="bystander.example.org", owner=make_org())
+    HostedService.objects.create(guest=elsewhere, name="Webmail", owner=service_owner)
+
+    incident, _ = Incident.open_for_machine(dom0, title="dom0 down")
+    incident.guests.add(on_dom0, elsewhere)
+
+    assert {g.name for g in incident.affected_guests()} == {"wiki.example.org", "mail.example.org"}
+    assert incident.affected_guest_count() == 2
+    assert set(incident.affected_owners()) == {host_owner, guest_owner, service_owner}
+
+
+@pytest.mark.parametrize(
+    "monitors, verdict",
+    [
+        ([], Monitor.State.UNKNOWN),
+        ([("up", True)], Monitor.State.UP),
+        ([("up", True), ("down", True)], Monitor.State.DOWN),
+        ([("up", True), ("down", False)], Monitor.State.UP),
+        ([("unknown", True), ("down", False)], Monitor.State.UNKNOWN),
+    ],
+)
+def test_a_monitor_verdict_is_the_same_in_a_list_and_on_its_own(monitors, verdict):
+    guest = make_guest()
+    for i, (state, enabled) in enumerate(monitors):
+        Monitor.objects.create(guest=guest, kind="ping", target=f"192.0.2.{i + 1}", state=state, is_enabled=enabled)
+
+    listed = Guest.objects.with_monitor_state().get(pk=guest.pk)
+
+    assert listed.monitor_state == Guest.objects.get(pk=guest.pk).monitor_state == verdict
 
 
 def test_a_second_alarm_for_the_same_machine_joins_the_open_incident():

@@ -61,6 +61,15 @@ def test_the_management_address_finds_the_machine(member_client, scene):
     assert 'href="/machines/dom0.harbor.example.org/"' in search(member_client, "198.51.100.4")
 
 
+def test_a_dns_name_pointing_at_a_machine_finds_the_machine(member_client, scene):
+    from hosts.models import DNSName
+
+    DNSName.objects.create(name="console.harbor.example.org", machine=scene.machine)
+    html = search(member_client, "console.harbor.example.org")
+    machines = html[html.index('id="h-r-machines"') :]
+    assert 'class="row-link" href="/machines/dom0.harbor.example.org/"' in machines
+
+
 def test_nothing_found_says_so(member_client, scene):
     assert "Nothing matches “no-such-thing”" in search(member_client, "no-such-thing")
 

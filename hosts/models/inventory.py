@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Exists, OuterRef
+from django.db.models import Case, Exists, OuterRef, Subquery, Value, When
 from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
@@ -33,21 +33,25 @@ class MonitoredQuerySet(models.QuerySet):
     """Machines or guests, able to carry their monitors' verdict without a query per row."""
 
     def with_monitor_state(self):
-        """Annotate `monitor_down` and `monitor_up` (read by `monitor_state`) in the same query."""
-        monitors = Monitor.objects.filter(is_enabled=True, **{self.model._meta.model_name: OuterRef("pk")})
-        return self.annotate(
-            monitor_down=Exists(monitors.filter(state=Monitor.State.DOWN)),
-            monitor_up=Exists(monitors.filter(state=Monitor.State.UP)),
+        """Annotate `monitor_verdict` (read by `monitor_state`) in the same query."""
+        # One scalar subquery, not two EXISTS: PostgreSQL turns an EXISTS into a hashed SubPlan
+        # that reads every enabled monitor of the co-op even when a page shows 25 rows, while a
+        # scalar subquery runs for the rows shown only, through the index on the monitor's subject.
+        monitors = Monitor.objects.filter(
+            is_enabled=True,
+            state__in=[Monitor.State.DOWN, Monitor.State.UP],
+            **{self.model._meta.model_name: OuterRef("pk")},
         )
+        down_first = Case(When(state=Monitor.State.DOWN, then=Value(0)), default=Value(1))
+        return self.annotate(monitor_verdict=Subquery(monitors.order_by(down_first).values("state")[:1]))
 
 
 def _monitor_verdict(subject):
     """Down if any enabled monitor says down, up if one says up, else unknown."""
-    if hasattr(subject, "monitor_down"):
-        down, up = subject.monitor_down, subject.monitor_up
-    else:
-        states = {monitor.state for monitor in subject.monitors.all() if monitor.is_enabled}
-        down, up = Monitor.State.DOWN in states, Monitor.State.UP in states
+    if hasattr(subject, "monitor_verdict"):
+        return Monitor.State(subject.monitor_verdict or Monitor.State.UNKNOWN)
+    states = {monitor.state for monitor in subject.monitors.all() if monitor.is_enabled}
+    down, up = Monitor.State.DOWN in states, Monitor.State.UP in states
     if down:
         return Monitor.State.DOWN
     return Monitor.State.UP if up else Monitor.State.UNKNOWN

@@ -162,6 +162,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: Celery broker and cache when set; embedded stand-ins otherwise ----
 REDIS_URL = os.environ.get("REDIS_URL", "")
+REDIS_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3600,
+    # Without these a Redis that accepts connections but never answers (hung, or behind a dead
+    # proxy) makes a publish wait forever, and with it the request that pressed the button.
+    "socket_connect_timeout": 2,
+    "socket_timeout": 3,
+}
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -172,13 +179,7 @@ if REDIS_URL:
         }
     }
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": 3600,
-        # Without these a Redis that accepts connections but never answers (hung, or behind a dead
-        # proxy) makes a publish wait forever, and with it the request that pressed the button.
-        "socket_connect_timeout": 2,
-        "socket_timeout": 3,
-    }
+    CELERY_BROKER_TRANSPORT_OPTIONS = REDIS_BROKER_TRANSPORT_OPTIONS
 else:
     # A file cache is shared by the web process and the worker, unlike locmem.
     CACHES = {

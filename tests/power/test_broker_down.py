@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
+from django.conf import settings as django_settings
 from django.db.models import F
 from django.urls import reverse
 
@@ -72,14 +73,17 @@ def _press_the_button(client, scene):
 
 @contextmanager
 def publishing_to(url):
-    """Send this process's tasks (the web side's) to the broker at `url`; workers keep theirs."""
-    previous = app.conf.get("broker_write_url")
+    """Send this process's tasks (the web side's) to the Redis broker at `url`, with the transport
+    options the app uses with Redis (also when the suite runs on the embedded filesystem queue);
+    workers keep theirs."""
+    previous = app.conf.get("broker_write_url"), app.conf.broker_transport_options
     app.conf.broker_write_url = url
+    app.conf.broker_transport_options = django_settings.REDIS_BROKER_TRANSPORT_OPTIONS
     _forget_broker_connections()
     try:
         yield
     finally:
-        app.conf.broker_write_url = previous
+        app.conf.broker_write_url, app.conf.broker_transport_options = previous
         _forget_broker_connections()
 
 

@@ -45,7 +45,9 @@ log = logging.getLogger(__name__)
 GENERATION_KEY = "switchboard:data-generation"
 # Writes here never change what a page shows: sessions, Celery's task results and beat's clock.
 UNWATCHED_TABLE_PREFIXES = ("django_session", "django_celery_results_", "django_celery_beat_")
-WRITE = re.compile(r'\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+[`"]?(\w+)', re.IGNORECASE)
+WRITE = re.compile(
+    r'\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM|TRUNCATE(?:\s+TABLE)?)\s+[`"]?(\w+)', re.IGNORECASE
+)
 
 
 # After a failure this process leaves the cache alone for a while: a Redis that does not answer

@@ -88,12 +88,13 @@ def test_a_commit_makes_pages_rendered_during_the_transaction_stale(django_captu
     assert cache.get(GENERATION_KEY) != during
 
 
-def test_a_session_write_leaves_stored_pages_alone():
+def test_writes_to_co_op_data_make_pages_stale_and_session_writes_do_not():
     assert not is_watched_write('UPDATE "django_session" SET "session_data" = %s')
     assert not is_watched_write('INSERT INTO "django_celery_results_taskresult" ("task_id") VALUES (%s)')
     assert is_watched_write('INSERT INTO "incidents_timelineentry" ("text") VALUES (%s)')
     assert is_watched_write('DELETE FROM "coop_contactmethod" WHERE "id" = %s')
     assert is_watched_write('UPDATE "auth_user" SET "last_login" = %s')
+    assert is_watched_write('TRUNCATE "hosts_machine", "hosts_guest" RESTART IDENTITY')
     assert not is_watched_write('SELECT "hosts_machine"."id" FROM "hosts_machine"')
 
 

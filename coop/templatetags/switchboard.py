@@ -3,6 +3,7 @@
 - `markdown`: the one place Markdown becomes HTML, sanitised with nh3;
 - `badge`: a coloured label for a choice, coloured by its TextChoices' `colour`;
 - `sms_link`, `local_clock`, `age`: tap-to-text links, "what time is it for them", "how long ago";
+- `when`: a timeline entry's time, short, with the full date and zone on hover;
 - `tel_links`: plain text (an access procedure) with its phone numbers made tappable;
 - `page_query`: pagination links that keep the current filters.
 """
@@ -14,9 +15,11 @@ import markdown as markdown_lib
 import nh3
 from django import template
 from django.db import models
+from django.utils.dateformat import DateFormat
 from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
+from django.utils.timezone import template_localtime
 
 register = template.Library()
 
@@ -101,6 +104,15 @@ def page_query(context, number):
 def age(value):
     """How long ago, to one unit: "12 days", "3 hours" (the timesince filter says "1 week, 5 days")."""
     return timesince(value, depth=1) if value else ""
+
+
+@register.simple_tag
+def when(value):
+    """`<span class="when">` for a timeline entry: "Mar 4 03:12", and "2026-03-04 03:12 PST" on hover."""
+    # What `|date:"M j H:i"` and `|date:"Y-m-d H:i T"` print, from one conversion to the viewer's
+    # zone instead of two trips through the filter machinery: an incident page has 100 rows.
+    stamp = DateFormat(template_localtime(value))
+    return format_html('<span class="when" title="{}">{}</span>', stamp.format("Y-m-d H:i T"), stamp.format("M j H:i"))
 
 
 _PHONE_IN_TEXT = re.compile(r"\+?\(?\d[\d ().-]{5,18}\d")

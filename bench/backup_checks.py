@@ -70,8 +70,9 @@ def main():
     import boto3
     from botocore.config import Config
 
+    from backups.models import BackupState, BackupTarget
     from coop.models import Site
-    from hosts.models import BackupState, BackupTarget, Machine
+    from hosts.models import Machine
 
     port = free_port()
     moto = start_moto(port)

@@ -74,22 +74,12 @@ def generate(machines_total, guests_total, entries_total):
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from coop.access import MEMBERS
+    from backups.models import BackupState, BackupTarget
     from coop.models import ContactMethod, Contract, Organization, Person, Site, SiteAccess
-    from hosts.models import (
-        BackupState,
-        BackupTarget,
-        DNSName,
-        Guest,
-        HostedService,
-        IPAddress,
-        Machine,
-        Monitor,
-        PowerController,
-        PowerOutlet,
-        Runbook,
-    )
+    from core.access import MEMBERS
+    from hosts.models import DNSName, Guest, HostedService, IPAddress, Machine, Monitor, Runbook
     from incidents.models import ActionItem, Incident
+    from power.models import PowerController, PowerOutlet
 
     now = timezone.now()
     n_orgs = max(guests_total // 25, 10)

@@ -71,7 +71,7 @@ def session_cookie():
     from django.contrib.auth.models import Group
     from django.test import Client
 
-    from coop.access import MEMBERS
+    from core.access import MEMBERS
 
     user, _ = get_user_model().objects.get_or_create(username="bench", defaults={"email": "bench@example.org"})
     user.groups.add(Group.objects.get_or_create(name=MEMBERS)[0])

@@ -22,7 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "coop.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "switchboard.settings")
 os.environ.setdefault("DEBUG", "true")
 
 
@@ -42,10 +42,11 @@ def main():
     from django.core.management import call_command
     from django.test import Client
 
-    from coop.celery import app
     from coop.models import Site
-    from hosts.models import Machine, PowerAction, PowerController, PowerOutlet
-    from hosts.power.simulator import PDUSimulator
+    from demo.pdu_simulator import PDUSimulator
+    from hosts.models import Machine
+    from power.models import PowerAction, PowerController, PowerOutlet
+    from switchboard.celery import app
 
     call_command("migrate", verbosity=0)
     settings.ALLOWED_HOSTS = ["*"]
@@ -84,7 +85,7 @@ def main():
             "-m",
             "celery",
             "-A",
-            "coop",
+            "switchboard",
             "worker",
             "--pool=solo",
             "--loglevel=WARNING",

@@ -3,7 +3,7 @@ trivial page) and STATIC_ROOT (a temporary directory, so collectstatic leaves th
 
 import os
 
-from coop.settings import *  # noqa: F403
+from switchboard.settings import *  # noqa: F403
 
 ROOT_URLCONF = "bench.urls"
 STATIC_ROOT = os.environ["BENCH_STATIC_ROOT"]

@@ -3,8 +3,8 @@
 from django.http import HttpResponse
 from django.urls import path
 
-from coop.urls import handler404  # noqa: F401 - handler404 is read from here
-from coop.urls import urlpatterns as project_urlpatterns
+from switchboard.urls import handler404  # noqa: F401 - handler404 is read from here
+from switchboard.urls import urlpatterns as project_urlpatterns
 
 BARE_PATH = "bench-bare/"
 

@@ -22,8 +22,9 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils.html import format_html
 
-from .access import has_totp, is_operator
-from .fields import fernet
+from core.access import has_totp, is_operator
+from core.fields import fernet
+
 from .invitation_views import INVITATION_SESSION_KEY, invalid_invitation_response, invitation_in_session
 from .models import Invitation
 

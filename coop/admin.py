@@ -8,31 +8,16 @@ import logging
 import smtplib
 
 from django.contrib import admin, messages
-from django.db import models
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
-from .db import count_of
+from core.admin_site import FORMFIELD_OVERRIDES
+from core.db import count_of, count_related
+
 from .models import ContactMethod, Contract, Invitation, Organization, Person, Site, SiteAccess
 
 logger = logging.getLogger(__name__)
-
-
-def change_link(obj, text=None):
-    """An HTML link to `obj`'s admin change page ("-" for None)."""
-    if obj is None:
-        return "-"
-    opts = obj._meta
-    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
-    return format_html('<a href="{}">{}</a>', url, text or obj)
-
-
-# A URL typed without a scheme is taken as https (Django 6's default).
-FORMFIELD_OVERRIDES = {
-    models.URLField: {"assume_scheme": "https"},
-}
 
 
 # --- Sites ---------------------------------------------------------------------
@@ -63,13 +48,11 @@ class SiteAdmin(SimpleHistoryAdmin):
     ]
 
     def get_queryset(self, request):
-        from hosts.models import Machine
-
         return (
             super()
             .get_queryset(request)
             .annotate(
-                machine_count=count_of(Machine, "site"),
+                machine_count=count_related(Site, "machines"),
                 access_count=count_of(SiteAccess, "site"),
             )
         )
@@ -96,14 +79,12 @@ class OrganizationAdmin(SimpleHistoryAdmin):
     ordering = ["name"]
 
     def get_queryset(self, request):
-        from hosts.models import Guest, Machine
-
         return (
             super()
             .get_queryset(request)
             .annotate(
-                machine_count=count_of(Machine, "owner"),
-                guest_count=count_of(Guest, "owner"),
+                machine_count=count_related(Organization, "machines"),
+                guest_count=count_related(Organization, "guests"),
                 people_count=count_of(Person, "organization"),
             )
         )
@@ -208,11 +189,11 @@ class ContractAdmin(SimpleHistoryAdmin):
     list_select_related = ["provider", "paid_by", "site"]
     list_filter = ["site", ("ends_on", admin.EmptyFieldListFilter)]
     search_fields = ["covers", "reference", "provider__name", "paid_by__name"]
-    autocomplete_fields = ["provider", "paid_by", "site", "machines"]
+    autocomplete_fields = ["provider", "paid_by", "site"]
     date_hierarchy = "ends_on"
     ordering = ["ends_on", "provider__name"]
     fieldsets = [
-        (None, {"fields": ["provider", "covers", "reference", "site", "machines"]}),
+        (None, {"fields": ["provider", "covers", "reference", "site"]}),
         ("Term", {"fields": ["starts_on", "ends_on", "notice_days"]}),
         ("Money", {"fields": ["paid_by", "monthly_cost", "notes"]}),
     ]

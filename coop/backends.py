@@ -1,6 +1,6 @@
 """Login backends that load the user's roles in the same query as the user.
 
-Every member page asks "is this a member? an operator?" (coop.access); loading the answer with
+Every member page asks "is this a member? an operator?" (core.access); loading the answer with
 the user saves a query per request, and it is still read afresh on every request, so taking
 someone out of a group takes effect at their next click.
 """
@@ -10,11 +10,11 @@ from django.contrib.auth import backends, get_user_model
 from django.contrib.auth.models import Group
 from django.db.models import Exists, OuterRef
 
-from .access import MEMBERS, OPERATORS
+from core.access import MEMBERS, OPERATORS
 
 
 def with_roles(users):
-    """`users` annotated with in_members_group and in_operators_group (read by coop.access)."""
+    """`users` annotated with in_members_group and in_operators_group (read by core.access)."""
     groups = Group.objects.filter(user=OuterRef("pk"))
     return users.annotate(
         in_members_group=Exists(groups.filter(name=MEMBERS)),

@@ -9,6 +9,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import models, transaction
+from django.db.models import Case, Exists, IntegerField, OuterRef, Q, Value, When
 from django.db.models.functions import Lower
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -16,7 +17,8 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 from timezone_field import TimeZoneField
 
-from .validators import validate_contact_value
+from core.access import MEMBERS, OPERATORS
+from core.validators import validate_contact_value
 
 
 class Site(models.Model):
@@ -80,6 +82,17 @@ class Organization(models.Model):
         return self.name
 
 
+class PersonQuerySet(models.QuerySet):
+    def to_call(self):
+        """People with their organisation and contact methods, ready for tap-to-call lists (one extra query)."""
+        return self.select_related("organization").prefetch_related("contact_methods")
+
+    def needing_verification(self, now=None):
+        """People with a contact method nobody confirmed lately, or with no way to reach them at all."""
+        methods = ContactMethod.objects.filter(person=OuterRef("pk"))
+        return self.filter(Exists(methods.stale(now)) | ~Exists(methods))
+
+
 class Person(models.Model):
     """A volunteer or an owner's contact: someone you may need to reach at 3 a.m."""
 
@@ -101,6 +114,8 @@ class Person(models.Model):
 
     history = HistoricalRecords()
 
+    objects = PersonQuerySet.as_manager()
+
     class Meta:
         ordering = ["name"]
         verbose_name_plural = "people"
@@ -120,6 +135,13 @@ class Person(models.Model):
     def is_reachable(self):
         """True when at least one of their contact methods was verified recently."""
         return any(not method.is_stale() for method in self.contact_methods.all())
+
+
+class ContactMethodQuerySet(models.QuerySet):
+    def stale(self, now=None):
+        """Contact methods nobody confirmed within CONTACT_VERIFICATION_MAX_AGE_DAYS."""
+        cutoff = (now or timezone.now()) - timedelta(days=settings.CONTACT_VERIFICATION_MAX_AGE_DAYS)
+        return self.filter(Q(verified_at__isnull=True) | Q(verified_at__lt=cutoff))
 
 
 class ContactMethod(models.Model):
@@ -143,6 +165,8 @@ class ContactMethod(models.Model):
     notes = models.CharField(max_length=200, blank=True, help_text="e.g. work hours only; landline")
 
     history = HistoricalRecords()
+
+    objects = ContactMethodQuerySet.as_manager()
 
     class Meta:
         ordering = ["person", "priority", "kind"]
@@ -182,6 +206,22 @@ class ContactMethod(models.Model):
         return f"{scheme}:{target}"
 
 
+class SiteAccessQuerySet(models.QuerySet):
+    def roster(self, site, today=None):
+        """Who can get into `site` now: people who let themselves in first, with their contact methods."""
+        today = today or timezone.localdate()
+        order = [SiteAccess.Kind.BADGE, SiteAccess.Kind.KEY, SiteAccess.Kind.REMOTE_HANDS, SiteAccess.Kind.ESCORT_ONLY]
+        rank = Case(*[When(kind=kind, then=Value(i)) for i, kind in enumerate(order)], output_field=IntegerField())
+        return (
+            self.filter(site=site)
+            .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=today))
+            .annotate(rank=rank)
+            .order_by("rank", "person__name")
+            .select_related("person__organization")
+            .prefetch_related("person__contact_methods")
+        )
+
+
 class SiteAccess(models.Model):
     """Who can physically get into a site, and how."""
 
@@ -199,6 +239,8 @@ class SiteAccess(models.Model):
 
     history = HistoricalRecords()
 
+    objects = SiteAccessQuerySet.as_manager()
+
     class Meta:
         ordering = ["site", "person"]
         verbose_name_plural = "site access"
@@ -214,6 +256,24 @@ class SiteAccess(models.Model):
         return self.valid_until is None or self.valid_until >= (today or timezone.localdate())
 
 
+# Contracts that ended over three months ago are history, not a warning: without this bound
+# they would fill the dashboard's first rows and push current ones off it.
+ENDED_CONTRACTS_SHOWN_DAYS = 90
+
+
+class ContractQuerySet(models.QuerySet):
+    def ending_soon(self, today=None):
+        """Contracts inside their warning window (Contract.is_ending_soon), soonest first: a list."""
+        today = today or timezone.localdate()
+        # Narrow in SQL to what can possibly be ending soon, then let the model decide.
+        candidates = self.filter(ends_on__gte=today - timedelta(days=ENDED_CONTRACTS_SHOWN_DAYS)).filter(
+            Q(ends_on__lte=today + timedelta(days=settings.CONTRACT_WARNING_DAYS))
+            | Q(notice_days__gt=settings.CONTRACT_WARNING_DAYS)
+        )
+        candidates = candidates.select_related("provider", "site").order_by("ends_on")[:200]
+        return [contract for contract in candidates if contract.is_ending_soon(today)]
+
+
 class Contract(models.Model):
     """A hosting, transit or colo contract: when it ends, who pays, what it covers."""
 
@@ -222,7 +282,6 @@ class Contract(models.Model):
         Organization, on_delete=models.PROTECT, null=True, blank=True, related_name="contracts_paid"
     )
     site = models.ForeignKey(Site, on_delete=models.SET_NULL, null=True, blank=True, related_name="contracts")
-    machines = models.ManyToManyField("hosts.Machine", blank=True, related_name="contracts")
     covers = models.CharField(max_length=300, help_text="What it pays for, e.g. half rack, 1 Gbit/s transit.")
     reference = models.CharField(max_length=100, blank=True, help_text="The provider's contract or account number.")
     starts_on = models.DateField(null=True, blank=True)
@@ -231,7 +290,10 @@ class Contract(models.Model):
     monthly_cost = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
     notes = models.TextField(blank=True)
 
-    history = HistoricalRecords(m2m_fields=[machines])
+    # Which machines it covers is kept on the machine (Machine.contracts): the directory knows no machines.
+    history = HistoricalRecords()
+
+    objects = ContractQuerySet.as_manager()
 
     class Meta:
         ordering = ["ends_on", "provider__name"]
@@ -280,8 +342,6 @@ class Invitation(models.Model):
 
         @property
         def group_name(self):
-            from .access import MEMBERS, OPERATORS
-
             return {"member": MEMBERS, "operator": OPERATORS}[self.value]
 
     class State(models.TextChoices):

@@ -1,4 +1,4 @@
-"""The admin for the inventory: machines, guests, addresses, power, backups, runbooks, monitors.
+"""The admin for the inventory: machines, guests, addresses, services, runbooks, monitors.
 
 Every changelist runs a fixed number of queries however many rows it shows:
 related objects come from list_select_related, counts from annotations.
@@ -6,34 +6,12 @@ Secrets are write-only: the forms take a new value, pages show only whether one 
 """
 
 from django.contrib import admin
-from django.db.models import BooleanField, ExpressionWrapper, Q
 from simple_history.admin import SimpleHistoryAdmin
 
-from coop.admin import FORMFIELD_OVERRIDES, change_link
-from coop.db import count_of
+from core.admin_site import FORMFIELD_OVERRIDES, change_link
+from core.db import count_of
 
-from .models import (
-    BackupCheck,
-    BackupTarget,
-    DNSName,
-    Guest,
-    HeartbeatPing,
-    HostedService,
-    IPAddress,
-    Machine,
-    Monitor,
-    PowerAction,
-    PowerController,
-    PowerOutlet,
-    RestoreDrill,
-    Runbook,
-    SoftwareVersion,
-)
-
-
-def _secret_is_set(field):
-    return ExpressionWrapper(~Q(**{field: ""}), output_field=BooleanField())
-
+from .models import DNSName, Guest, HostedService, IPAddress, Machine, Monitor, Runbook, SoftwareVersion
 
 # --- Inlines -----------------------------------------------------------------------
 
@@ -67,29 +45,6 @@ class DNSNameInline(admin.TabularInline):
     model = DNSName
     extra = 0
     fields = ["name"]
-
-
-class OutletOfMachineInline(admin.TabularInline):
-    model = PowerOutlet
-    fk_name = "machine"
-    extra = 0
-    fields = ["controller", "number", "label"]
-    autocomplete_fields = ["controller"]
-    verbose_name_plural = "power outlets feeding this machine"
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("controller")
-
-
-class OutletOfControllerInline(admin.TabularInline):
-    model = PowerOutlet
-    fk_name = "controller"
-    extra = 0
-    fields = ["number", "machine", "label"]
-    autocomplete_fields = ["machine"]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("machine")
 
 
 class HostedServiceInline(admin.TabularInline):
@@ -126,12 +81,12 @@ class MachineAdmin(SimpleHistoryAdmin):
     list_select_related = ["site", "owner"]
     list_filter = ["site", "lifecycle", "hypervisor", "patch_policy", "reboot_safe"]
     search_fields = ["hostname", "serial_number", "addresses__address", "dns_names__name", "owner__name"]
-    autocomplete_fields = ["site", "owner", "admins"]
+    autocomplete_fields = ["site", "owner", "admins", "contracts"]
     readonly_fields = ["created_at", "updated_at"]
     ordering = ["hostname"]
-    inlines = [GuestOfMachineInline, IPAddressInline, DNSNameInline, OutletOfMachineInline]
+    inlines = [GuestOfMachineInline, IPAddressInline, DNSNameInline]
     fieldsets = [
-        (None, {"fields": ["hostname", "site", "rack", "rack_position", "owner", "admins"]}),
+        (None, {"fields": ["hostname", "site", "rack", "rack_position", "owner", "admins", "contracts"]}),
         ("Lifecycle", {"fields": ["lifecycle", "decommission_date", "pinned_warning"]}),
         ("Software", {"fields": ["hypervisor", "os_name", "os_version", "patch_policy", "reboot_safe"]}),
         ("Out of band", {"fields": ["management_address", "serial_number"]}),
@@ -261,174 +216,7 @@ class SoftwareVersionAdmin(SimpleHistoryAdmin):
     ordering = ["name", "version"]
 
 
-# --- Power --------------------------------------------------------------------------------
-
-
-@admin.register(PowerController)
-class PowerControllerAdmin(SimpleHistoryAdmin):
-    formfield_overrides = FORMFIELD_OVERRIDES
-    list_display = ["name", "site", "driver", "host", "username", "secret_set", "outlet_count"]
-    list_select_related = ["site"]
-    list_filter = ["site", "driver"]
-    search_fields = ["name", "host"]
-    autocomplete_fields = ["site"]
-    readonly_fields = ["secret_set"]
-    ordering = ["site__name", "name"]
-    inlines = [OutletOfControllerInline]
-    fieldsets = [
-        (None, {"fields": ["name", "site", "driver", "notes"]}),
-        ("Connection", {"fields": ["host", "port", "snmp_version", "verify_tls", "timeout", "cooldown"]}),
-        ("Credentials", {"fields": ["username", "secret_set", "secret"]}),
-    ]
-
-    def get_queryset(self, request):
-        # Pages never need the clear secret, only whether there is one; deferring it also
-        # keeps a lost encryption key from breaking the list.
-        return (
-            super()
-            .get_queryset(request)
-            .defer("secret")
-            .annotate(secret_is_set=_secret_is_set("secret"), outlet_count=count_of(PowerOutlet, "controller"))
-        )
-
-    @admin.display(description="secret set", boolean=True)
-    def secret_set(self, controller):
-        return getattr(controller, "secret_is_set", False)
-
-    @admin.display(description="outlets", ordering="outlet_count")
-    def outlet_count(self, controller):
-        return controller.outlet_count
-
-
-@admin.register(PowerOutlet)
-class PowerOutletAdmin(SimpleHistoryAdmin):
-    list_display = ["__str__", "controller", "number", "machine", "label"]
-    list_select_related = ["controller", "machine"]
-    list_filter = ["controller__site"]
-    search_fields = ["controller__name", "machine__hostname", "label"]
-    autocomplete_fields = ["controller", "machine"]
-    ordering = ["controller__name", "number"]
-
-
-@admin.register(PowerAction)
-class PowerActionAdmin(admin.ModelAdmin):
-    """The audit trail of power actions: read-only, since a row is what keeps an action from running twice."""
-
-    list_display = ["requested_at", "operation", "outlet", "machine", "state", "requested_by", "finished_at"]
-    list_select_related = ["outlet__controller", "machine", "requested_by"]
-    list_filter = ["state", "operation", "controller__site"]
-    search_fields = ["machine__hostname", "controller__name", "reason"]
-    date_hierarchy = "requested_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        # The audit trail of who cycled what: nobody deletes it, not even an admin.
-        return False
-
-
-# --- Backups, runbooks, monitors ------------------------------------------------------------
-
-
-@admin.register(BackupTarget)
-class BackupTargetAdmin(SimpleHistoryAdmin):
-    formfield_overrides = FORMFIELD_OVERRIDES
-    list_display = [
-        "name",
-        "kind",
-        "subject",
-        "state",
-        "last_checked_at",
-        "expected_interval",
-        "encryption_required",
-        "secret_set",
-        "last_exercised_at",
-    ]
-    list_select_related = ["machine", "guest"]
-    list_filter = ["kind", "state", "encryption_required"]
-    search_fields = ["name", "bucket", "prefix", "machine__hostname", "guest__name"]
-    autocomplete_fields = ["machine", "guest"]
-    readonly_fields = ["heartbeat_id", "state", "state_since", "state_message", "last_checked_at", "secret_set"]
-    ordering = ["name"]
-    fieldsets = [
-        (None, {"fields": ["name", "kind", "machine", "guest", "notes"]}),
-        (
-            "Expectations",
-            {"fields": ["expected_interval", "grace", "encryption_required", "min_size_bytes", "drill_every_days"]},
-        ),
-        (
-            "S3",
-            {
-                "fields": [
-                    "endpoint_url",
-                    "region",
-                    "bucket",
-                    "prefix",
-                    "access_key_id",
-                    "secret_set",
-                    "secret_access_key",
-                ]
-            },
-        ),
-        ("Heartbeat", {"fields": ["heartbeat_id"]}),
-        (
-            "Latest result",
-            {"fields": ["state", "state_since", "state_message", "last_checked_at", "last_exercised_at"]},
-        ),
-    ]
-
-    def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .defer("secret_access_key")
-            .annotate(secret_is_set=_secret_is_set("secret_access_key"))
-        )
-
-    @admin.display(description="protects")
-    def subject(self, target):
-        return change_link(target.subject)
-
-    @admin.display(description="secret key set", boolean=True)
-    def secret_set(self, target):
-        return getattr(target, "secret_is_set", False)
-
-
-@admin.register(BackupCheck)
-class BackupCheckAdmin(admin.ModelAdmin):
-    autocomplete_fields = ["target"]
-    list_display = ["target", "checked_at", "state", "message", "size_bytes", "encryption", "duration"]
-    list_select_related = ["target"]
-    list_filter = ["state"]
-    search_fields = ["target__name", "newest_key", "message"]
-    date_hierarchy = "checked_at"
-
-
-@admin.register(HeartbeatPing)
-class HeartbeatPingAdmin(admin.ModelAdmin):
-    autocomplete_fields = ["target"]
-    list_display = ["target", "kind", "received_at", "remote_addr", "run_time", "body_truncated"]
-    list_select_related = ["target"]
-    list_filter = ["kind"]
-    search_fields = ["target__name", "body"]
-    date_hierarchy = "received_at"
-
-
-@admin.register(RestoreDrill)
-class RestoreDrillAdmin(admin.ModelAdmin):
-    list_display = ["target", "started_at", "what", "onto", "duration", "succeeded", "performed_by"]
-    list_select_related = ["target", "performed_by"]
-    list_filter = ["succeeded"]
-    search_fields = ["target__name", "what", "from_backup", "onto", "notes"]
-    autocomplete_fields = ["target", "performed_by"]
-
-    def save_model(self, request, obj, form, change):
-        # As from the drills page: a good drill moves the target's last-exercised date.
-        obj.record()
+# --- Runbooks, monitors ------------------------------------------------------------------
 
 
 @admin.register(Runbook)

@@ -5,7 +5,7 @@ from django.contrib import admin, messages
 from django.db import models
 from django.utils import timezone
 
-from coop.db import count_of
+from core.db import count_of
 
 from .models import ActionItem, Incident, TimelineEntry
 

@@ -26,7 +26,16 @@ class IncidentQuerySet(models.QuerySet):
 
 
 class Incident(models.Model):
-    """An outage or degradation, with the machines and guests it affects."""
+    """An outage or degradation, with the machines and guests it affects.
+
+    Producers open, join and resolve incidents only through incidents.policy.
+    """
+
+    class Cause(models.TextChoices):
+        OUTAGE = "outage", "Outage of a machine or guest"
+        BACKUP = "backup", "Backup failure"
+        MAINTENANCE = "maintenance", "Planned maintenance"
+        PERSON = "person", "Opened by a person"
 
     class Severity(models.TextChoices):
         CRITICAL = "critical", "Critical: down for everyone"
@@ -49,6 +58,17 @@ class Incident(models.Model):
             return {"resolved": "green", "monitoring": "blue"}.get(self.value, "red")
 
     title = models.CharField(max_length=200)
+    title_by_switchboard = models.BooleanField(
+        default=False,
+        help_text="Written by Switchboard for members (it may name internal hosts): retitle before making it public.",
+    )
+    cause = models.CharField(max_length=20, choices=Cause.choices, default=Cause.PERSON)
+    cause_key = models.CharField(
+        max_length=300,
+        blank=True,
+        editable=False,
+        help_text="What the producer that opened it watches (e.g. backup:12): how it finds the incident again.",
+    )
     severity = models.CharField(max_length=20, choices=Severity.choices, default=Severity.MAJOR)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.INVESTIGATING)
     is_public = models.BooleanField(
@@ -77,6 +97,12 @@ class Incident(models.Model):
                 condition=Q(resolved_at__isnull=True) | Q(resolved_at__gte=models.F("started_at")),
                 name="incident_resolved_after_start",
             ),
+            # One open incident per thing a producer watches, even when two workers race (incidents.policy).
+            models.UniqueConstraint(
+                fields=["cause", "cause_key"],
+                condition=~Q(status="resolved") & ~Q(cause_key=""),
+                name="incident_one_open_per_cause_key",
+            ),
         ]
         indexes = [
             models.Index(fields=["status", "-started_at"]),
@@ -98,12 +124,22 @@ class Incident(models.Model):
             errors["status"] = "An incident with a resolved time must have the status Resolved."
         if self.resolved_at and self.started_at and self.resolved_at < self.started_at:
             errors["resolved_at"] = "An incident cannot be resolved before it started."
+        if self.is_public and self.title_by_switchboard:
+            errors["is_public"] = (
+                "Switchboard wrote this title for members and it may name internal hosts: "
+                "write a title for the public before making the incident public."
+            )
         if errors:
             raise ValidationError(errors)
 
     @property
     def is_open(self):
         return self.status != self.Status.RESOLVED
+
+    def retitle(self, title):
+        """A person's title replaces Switchboard's: from now on it may be shown to the public."""
+        self.title, self.title_by_switchboard = title, False
+        self.save(update_fields=["title", "title_by_switchboard"])
 
     def _named_ids(self):
         """Subqueries of the ids of the guests and the machines named on the incident."""
@@ -139,13 +175,18 @@ class Incident(models.Model):
             | Q(pk__in=HostedService.objects.filter(guest__machine__in=machines).values("owner"))
         )
 
-    def note(self, body, *, by=None, kind=None, is_public=False, at=None):
-        """Add an entry to this incident's timeline (the one audit trail people read)."""
+    def note(self, body, *, by=None, kind=None, is_public=False, at=None, machine=None, guest=None):
+        """Add an entry to this incident's timeline (the one audit trail people read).
+
+        Only a person's words go public: a note with no author is for members, whatever is_public says.
+        """
         return self.timeline.create(
+            machine=machine,
+            guest=guest,
             body=body,
             author=by,
             kind=kind or TimelineEntry.Kind.NOTE,
-            is_public=is_public,
+            is_public=is_public and by is not None,
             at=at or timezone.now(),
         )
 
@@ -158,22 +199,11 @@ class Incident(models.Model):
         self.save(update_fields=["status", "resolved_at"])
         self.note(note or "Resolved.", by=by, kind=TimelineEntry.Kind.STATUS, is_public=self.is_public, at=when)
 
-    @classmethod
-    @transaction.atomic
-    def open_for_machine(cls, machine, *, title, by=None, severity=None):
-        """The machine's open incident, or a new one listing it: one outage, one timeline."""
-        existing = cls.objects.filter(machines=machine).exclude(status=cls.Status.RESOLVED).order_by("-started_at")
-        incident = existing.first()
-        if incident is not None:
-            return incident, False
-        incident = cls.objects.create(title=title, created_by=by, severity=severity or cls.Severity.MAJOR)
-        incident.machines.add(machine)
-        incident.note(f"Incident opened for {machine}.", by=by, kind=TimelineEntry.Kind.STATUS)
-        return incident, True
-
 
 class TimelineEntry(models.Model):
-    """One line of an incident's story: a human note or something Switchboard saw or did."""
+    """One line of an incident's story, or of a machine's or guest's own: a human note or something
+    Switchboard saw or did. Something done to a machine with no incident open (a power-cycle, a
+    password reveal) is on the machine's timeline only (incidents.policy.record)."""
 
     class Kind(models.TextChoices):
         NOTE = "note", "Note"
@@ -197,7 +227,9 @@ class TimelineEntry(models.Model):
                 "secret_revealed": "amber",
             }.get(self.value, "grey")
 
-    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="timeline")
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, null=True, blank=True, related_name="timeline")
+    machine = models.ForeignKey(Machine, on_delete=models.CASCADE, null=True, blank=True, related_name="timeline")
+    guest = models.ForeignKey(Guest, on_delete=models.CASCADE, null=True, blank=True, related_name="timeline")
     at = models.DateTimeField(default=timezone.now)
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.NOTE)
     body = models.TextField()
@@ -209,7 +241,17 @@ class TimelineEntry(models.Model):
     class Meta:
         ordering = ["at", "pk"]
         verbose_name_plural = "timeline entries"
-        indexes = [models.Index(fields=["incident", "at"])]
+        indexes = [
+            models.Index(fields=["incident", "at"]),
+            models.Index(fields=["machine", "at"], name="timeline_machine_idx"),
+            models.Index(fields=["guest", "at"], name="timeline_guest_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(incident__isnull=False) | Q(machine__isnull=False) | Q(guest__isnull=False),
+                name="timelineentry_has_a_subject",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.get_kind_display()}"

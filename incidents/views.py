@@ -5,9 +5,9 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_GET
 
-from coop.access import member_required
-from coop.page_cache import cached_for_viewer
-from coop.pages import paginate, render_page
+from core.access import member_required
+from core.page_cache import cached_for_viewer
+from core.pages import paginate, render_page
 
 from .models import Incident
 

@@ -1,12 +1,12 @@
 """The cast for page tests: who visits. Load it with `pytest_plugins = ["tests.cast"]`.
 
-Roles are the groups of coop.access; the admin is tests/conftest.py's `admin_user`.
+Roles are the groups of core.access; the admin is tests/conftest.py's `admin_user`.
 """
 
 import pytest
 from django.contrib.auth.models import Group
 
-from coop.access import MEMBERS, OPERATORS
+from core.access import MEMBERS, OPERATORS
 
 from .scene import build_scene
 

@@ -83,7 +83,7 @@ def admin_client(client, admin_user):
 
 # --- A real Celery worker -------------------------------------------------------------------
 # Most tests call tasks as functions; the few marked `worker` send them through Redis to a real
-# `celery -A coop worker` process, started once per test session (a worker takes ~3.5 s to start).
+# `celery -A switchboard worker` process, started once per test session (a worker takes ~3.5 s to start).
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 WORKER_READY_TIMEOUT = 20
@@ -124,7 +124,7 @@ def delete_queue(queue):
     """Delete a test queue, its messages and its binding from the broker, so they do not pile up."""
     from kombu import Exchange, Queue
 
-    from coop.celery import app
+    from switchboard.celery import app
 
     with app.connection_for_write() as conn:
         # Shaped as Celery makes a queue named on apply_async; declared so that delete() knows its binding.
@@ -158,12 +158,12 @@ class CeleryWorker:
 
 @contextmanager
 def running_worker(redis_url, log, purpose, **settings_env):
-    """Run a `celery -A coop worker` on Redis, this session's test database and a queue of its own.
+    """Run a `celery -A switchboard worker` on Redis, this session's test database and a queue of its own.
 
     `settings_env` are extra environment variables for coop/settings.py (e.g. POWER_LOCK_SECONDS="2").
     On leaving, the worker is stopped (if a test has not killed it already) and its queue deleted.
     """
-    from coop.celery import app
+    from switchboard.celery import app
 
     queue = unique_queue(purpose)
     nodename = f"{queue}@pytest"
@@ -175,7 +175,7 @@ def running_worker(redis_url, log, purpose, **settings_env):
         "PYTHONUNBUFFERED": "1",
         **settings_env,
     }
-    command = [sys.executable, "-m", "celery", "-A", "coop", "worker", "--pool=solo", "--loglevel=INFO"]
+    command = [sys.executable, "-m", "celery", "-A", "switchboard", "worker", "--pool=solo", "--loglevel=INFO"]
     command += ["--queues", queue, "--hostname", nodename, "--without-mingle", "--without-gossip"]
     with log.open("wb") as log_file:
         process = subprocess.Popen(command, cwd=PROJECT_DIR, env=env, stdout=log_file, stderr=subprocess.STDOUT)
@@ -200,7 +200,7 @@ def running_worker(redis_url, log, purpose, **settings_env):
 
 @pytest.fixture(scope="session")
 def celery_worker(redis_url, django_db_setup, tmp_path_factory):
-    """A `celery -A coop worker` process on Redis, using this session's test database and its own queue.
+    """A `celery -A switchboard worker` process on Redis, using this session's test database and its own queue.
 
     Tests that write rows the worker must read, or read what it writes, need
     `@pytest.mark.django_db(transaction=True)`: the worker sees committed data only.

@@ -3,7 +3,8 @@
 from itertools import count
 
 from coop.models import Organization, Person, Site
-from hosts.models import Guest, Machine, PowerController
+from hosts.models import Guest, Machine
+from power.models import PowerController
 
 _n = count(1)
 

@@ -8,23 +8,15 @@ someone must find who can get into the building and call them.
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from backups.models import BackupState, BackupTarget
 from coop.models import ContactMethod, Contract, Organization, Person, Site, SiteAccess
-from hosts.models import (
-    BackupState,
-    BackupTarget,
-    DNSName,
-    Guest,
-    HostedService,
-    IPAddress,
-    Machine,
-    Monitor,
-    PowerController,
-    PowerOutlet,
-    Runbook,
-)
+from hosts.models import DNSName, Guest, HostedService, IPAddress, Machine, Monitor, Runbook
+from incidents import policy
 from incidents.models import Incident, TimelineEntry
+from power.models import PowerController, PowerOutlet
 
 WIKI_IPV4 = "192.0.2.10"
 WIKI_IPV6 = "2001:db8::10"
@@ -113,12 +105,16 @@ def build_scene(extra=0):
         provider=provider, paid_by=wiki_owner, site=site, covers="half rack", ends_on=now.date() + timedelta(days=20)
     )
     contract.machines.add(machine)
-    incident, _ = Incident.open_for_machine(machine, title="dom0 down: wiki offline")
+    # Opened and written up by a volunteer: the public reads only what a person wrote.
+    writer = get_user_model().objects.create_user("scene-writer", "scene-writer@example.org", first_name="Ada")
+    incident = policy.open_by_person(
+        title="dom0 down: wiki offline", by=writer, cause=Incident.Cause.OUTAGE, machines=[machine]
+    )
     incident.is_public = True
     incident.summary = "The wiki is down while we restore it."
     incident.save()
     incident.guests.add(wiki)
-    incident.note("The wiki is offline; we are working on it.", is_public=True)
+    incident.note("The wiki is offline; we are working on it.", by=writer, is_public=True)
     incident.note(f"Texted Noor at {NOOR_PHONE}; {PRIVATE_NOTE}", is_public=False)
 
     scene = Scene(site, machine, wiki, noor, wiki_owner, incident, runbook, service)
@@ -158,7 +154,7 @@ def _grow(n, site, dom0, owner, incident, now):
         incident.guests.add(guest)
     Runbook.objects.create(title=f"Host runbook {n}", machine=dom0, body="More steps.")
     Contract.objects.create(provider=org, covers=f"transit {n}", ends_on=now.date() + timedelta(days=n % 30))
-    other, _ = Incident.open_for_machine(machine, title=f"host{n} flapping")
+    other = policy.open_by_person(title=f"host{n} flapping", by=None, cause=Incident.Cause.OUTAGE, machines=[machine])
     other.note(f"Check failed on host{n}", kind=TimelineEntry.Kind.CHECK_FAILED)
     incident.note(f"Step {n} done", by=None)
     incident.action_items.create(title=f"Follow-up {n}", owner=person)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import pytest
 from django.urls import URLResolver, get_resolver, reverse
 
-from hosts.models import BackupTarget
+from backups.models import BackupTarget
 
 from .conftest import log_in_with_second_factor
 from .scene import NOOR_PHONE, PRIVATE_NOTE, WIKI_IPV4, WIKI_IPV6, build_scene
@@ -129,7 +129,7 @@ OWN_TESTS = ("admin/", "accounts/")
 
 def _power_action(scene):
     """A finished power-cycle of the scene's machine (the progress page needs one)."""
-    from hosts.models import PowerAction
+    from power.models import PowerAction
 
     outlet = scene.machine.outlets.select_related("controller").get()
     return PowerAction.objects.create(

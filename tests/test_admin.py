@@ -18,27 +18,13 @@ from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalChanges
 
+from backups.models import BackupCheck, BackupTarget, HeartbeatPing, RestoreDrill
 from coop.models import ContactMethod, Contract, Invitation, Organization, Person, Site, SiteAccess
-from hosts.models import (
-    BackupCheck,
-    BackupTarget,
-    DNSName,
-    Guest,
-    HeartbeatPing,
-    HostedService,
-    IPAddress,
-    Machine,
-    Monitor,
-    PowerAction,
-    PowerController,
-    PowerOutlet,
-    RestoreDrill,
-    Runbook,
-    SoftwareVersion,
-)
+from hosts.models import DNSName, Guest, HostedService, IPAddress, Machine, Monitor, Runbook, SoftwareVersion
 from incidents.models import ActionItem, Incident, TimelineEntry
+from power.models import PowerAction, PowerController, PowerOutlet
 
-OUR_APPS = ("coop", "hosts", "incidents")
+OUR_APPS = ("coop", "hosts", "incidents", "power", "backups")
 
 _serial = itertools.count(1)
 

@@ -6,8 +6,9 @@ import pytest
 from django.contrib.admin import helpers
 from django.utils import timezone
 
+from backups.models import BackupTarget, RestoreDrill
 from coop.models import ContactMethod, Invitation, Person, Site, SiteAccess
-from hosts.models import BackupTarget, Guest, HostedService, IPAddress, Machine, RestoreDrill, SoftwareVersion
+from hosts.models import Guest, HostedService, IPAddress, Machine, SoftwareVersion
 from incidents.models import ActionItem, Incident, TimelineEntry
 from tests.test_admin import admin_url, errors_on_page, open_form
 

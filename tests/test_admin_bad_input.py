@@ -5,9 +5,11 @@ from datetime import date, timedelta
 import pytest
 from django.utils import timezone
 
+from backups.models import BackupTarget
 from coop.models import ContactMethod, Contract, Organization, Person, Site
-from hosts.models import BackupTarget, DNSName, Guest, IPAddress, Machine, Monitor, PowerController, PowerOutlet
+from hosts.models import DNSName, Guest, IPAddress, Machine, Monitor
 from incidents.models import Incident
+from power.models import PowerController, PowerOutlet
 from tests.test_admin import errors_on_page, open_form
 
 

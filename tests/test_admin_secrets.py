@@ -10,8 +10,10 @@ from django.conf import settings
 from django.contrib.admin.models import LogEntry
 from django.db import connection
 
+from backups.models import BackupTarget
 from coop.models import Site
-from hosts.models import BackupTarget, Machine, PowerController, PowerOutlet
+from hosts.models import Machine
+from power.models import PowerController, PowerOutlet
 from tests.test_admin import admin_url, open_form
 
 COMMUNITY = "pdu-community-7f3a9"
@@ -61,8 +63,8 @@ def _decrypt(ciphertext):
 
 
 SECRETS = [
-    pytest.param("pdu", COMMUNITY, "hosts_powercontroller", "secret", id="pdu-community"),
-    pytest.param("backup", S3_KEY, "hosts_backuptarget", "secret_access_key", id="s3-secret-key"),
+    pytest.param("pdu", COMMUNITY, "power_powercontroller", "secret", id="pdu-community"),
+    pytest.param("backup", S3_KEY, "backups_backuptarget", "secret_access_key", id="s3-secret-key"),
 ]
 
 
@@ -152,7 +154,7 @@ def test_typing_a_new_secret_replaces_the_old_one(admin_client, pdu):
     assert response.status_code == 302
     pdu.refresh_from_db()
     assert pdu.secret == "new-community-c0ffee"
-    stored = _stored("hosts_powercontroller", "secret", pdu.pk)
+    stored = _stored("power_powercontroller", "secret", pdu.pk)
     assert "new-community-c0ffee" not in stored
     assert _decrypt(stored) == "new-community-c0ffee"
 
@@ -170,7 +172,7 @@ def test_adding_a_pdu_with_its_outlets_stores_the_secret_encrypted(admin_client,
     assert response.status_code == 302
     pdu = PowerController.objects.get(name="pdu-b.fremont")
     assert pdu.secret == COMMUNITY
-    assert COMMUNITY not in _stored("hosts_powercontroller", "secret", pdu.pk)
+    assert COMMUNITY not in _stored("power_powercontroller", "secret", pdu.pk)
     assert pdu.outlets.get().machine == machine
 
 

@@ -1,28 +1,28 @@
-"""Beat's schedule is installed once by a migration and stays as an admin edits it."""
-
-import importlib
+"""Beat's schedule is declared in settings.BEAT_SCHEDULE, installed by migrate, and stays as an admin edits it."""
 
 import pytest
-from django.apps import apps
 from django_celery_beat.models import PeriodicTask
 
-from coop.celery import app
+from core.beat import install_beat_schedule
+from switchboard.celery import app
 
 pytestmark = pytest.mark.django_db
 
-# Transactional tests elsewhere empty every table, rows made by migrations included: install the
-# schedule the way the migration does (it is idempotent) instead of hoping it is still there.
-install_schedule = importlib.import_module("hosts.migrations.0005_beat_schedules").install
+
+def install_schedule():
+    # Transactional tests elsewhere empty every table: install the schedule as migrate does
+    # (it is idempotent) instead of hoping it is still there.
+    install_beat_schedule()
 
 
 def test_every_scheduled_job_names_a_task_the_worker_knows():
-    install_schedule(apps, None)
+    install_schedule()
     app.loader.import_default_modules()  # what a worker does at start: autodiscover tasks.py
     scheduled = dict(PeriodicTask.objects.exclude(task="celery.backend_cleanup").values_list("name", "task"))
     assert scheduled == {
-        "check-due-backups": "hosts.check_due_backups",
-        "sweep-power-actions": "hosts.sweep_power_actions",
-        "prune-backup-history": "hosts.prune_backup_history",
+        "check-due-backups": "backups.check_due_backups",
+        "sweep-power-actions": "power.sweep_power_actions",
+        "prune-backup-history": "backups.prune_backup_history",
     }
     for task in scheduled.values():
         assert task in app.tasks, f"{task} is scheduled but no module registers it"
@@ -34,7 +34,7 @@ def test_an_interval_changed_in_the_admin_survives_a_beat_restart():
     from django_celery_beat.models import IntervalSchedule
     from django_celery_beat.schedulers import DatabaseScheduler
 
-    install_schedule(apps, None)
+    install_schedule()
     sweep = PeriodicTask.objects.get(name="sweep-power-actions")
     sweep.interval = IntervalSchedule.objects.create(every=90, period="seconds")
     sweep.save()

@@ -7,9 +7,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from coop.management.commands.worker_status import broker_for_humans
 from coop.models import Site
-from coop.tasks import worker_health
+from core.management.commands.worker_status import broker_for_humans
+from core.tasks import worker_health
 from hosts.models import Machine
 
 from .conftest import delete_queue, unique_queue
@@ -56,7 +56,7 @@ def test_worker_status_fails_clearly_when_no_worker_listens(redis_url):
         delete_queue(queue)
 
     assert str(failure.value) == (
-        f"no worker answered within 0.5 s: is `celery -A coop worker` running and consuming queue {queue!r}? "
+        f"no worker answered within 0.5 s: is `celery -A switchboard worker` running and consuming queue {queue!r}? "
         f"broker: {broker_for_humans(redis_url)}"
     )
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from simple_history.utils import update_change_reason
 
 from coop.models import ContactMethod, Contract, SiteAccess
-from hosts.models import PowerOutlet
+from power.models import PowerOutlet
 
 from .factories import make_guest, make_machine, make_org, make_pdu, make_person, make_site
 
@@ -68,16 +68,17 @@ def test_rewiring_an_outlet_to_another_machine_is_recorded():
     assert ("machine", str(before.pk), str(outlet.machine_id)) in changes_of(outlet)
 
 
-def test_a_contract_keeps_its_end_date_and_machine_changes():
+def test_a_contract_keeps_its_end_date_and_a_machine_the_contracts_it_depends_on():
     contract = Contract.objects.create(provider=make_org(), covers="dedicated server", ends_on=date(2027, 1, 1))
     contract.ends_on = date(2027, 3, 1)
     contract.save()
     assert ("ends_on", "2027-01-01", "2027-03-01") in changes_of(contract)
 
     machine = make_machine()
-    contract.machines.add(machine)
-    newest = contract.history.first()
-    assert [m.machine_id for m in newest.machines.all()] == [machine.pk]
+    machine.contracts.add(contract)
+    newest = machine.history.first()
+    assert [c.contract_id for c in newest.contracts.all()] == [contract.pk]
+    assert list(contract.machines.all()) == [machine]
 
 
 def test_deleting_a_person_leaves_the_record_of_who_they_were():

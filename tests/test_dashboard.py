@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from backups.models import BackupState, BackupTarget
 from coop.models import ContactMethod, Contract
-from hosts.models import BackupState, BackupTarget
 from incidents.models import Incident
 
 pytest_plugins = ["tests.cast"]

@@ -10,9 +10,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from coop.models import ContactMethod, Contract
-from coop.validators import validate_hostname
-from hosts.models import DNSName, Guest, HostedService, IPAddress, Lifecycle, Machine, Monitor, PowerOutlet, Runbook
+from core.validators import validate_hostname
+from hosts.models import DNSName, Guest, HostedService, IPAddress, Lifecycle, Machine, Monitor, Runbook
+from incidents import policy
 from incidents.models import Incident, TimelineEntry
+from power.models import PowerOutlet
 
 from .factories import make_guest, make_machine, make_org, make_pdu, make_person, make_site
 
@@ -178,9 +180,8 @@ def test_a_host_incident_lists_every_guest_on_it_and_their_owners():
     make_guest(name="blog.example.org", machine=dom0, owner=blog_owner)
     make_guest(name="elsewhere.example.org", owner=bystander)
 
-    incident, created = Incident.open_for_machine(dom0, title="dom0 down")
+    incident = policy.open_by_person(title="dom0 down", by=None, cause=Incident.Cause.OUTAGE, machines=[dom0])
 
-    assert created
     assert {g.name for g in incident.affected_guests()} == {"wiki.example.org", "blog.example.org"}
     assert set(incident.affected_owners()) == {wiki_owner, blog_owner}
 
@@ -195,7 +196,7 @@ def test_an_incident_counts_a_guest_named_and_on_an_affected_host_once():
     make_guest(name="bystander.example.org", owner=make_org())
     HostedService.objects.create(guest=elsewhere, name="Webmail", owner=service_owner)
 
-    incident, _ = Incident.open_for_machine(dom0, title="dom0 down")
+    incident = policy.open_by_person(title="dom0 down", by=None, machines=[dom0])
     incident.guests.add(on_dom0, elsewhere)
 
     assert {g.name for g in incident.affected_guests()} == {"wiki.example.org", "mail.example.org"}
@@ -223,18 +224,8 @@ def test_a_monitor_verdict_is_the_same_in_a_list_and_on_its_own(monitors, verdic
     assert listed.monitor_state == Guest.objects.get(pk=guest.pk).monitor_state == verdict
 
 
-def test_a_second_alarm_for_the_same_machine_joins_the_open_incident():
-    dom0 = make_machine()
-    first, _ = Incident.open_for_machine(dom0, title="dom0 down")
-    again, created = Incident.open_for_machine(dom0, title="dom0 still down")
-    assert again == first and not created
-    first.resolve(note="PDU outlet cycled; dom0 back.")
-    third, created = Incident.open_for_machine(dom0, title="dom0 down again")
-    assert created and third != first
-
-
 def test_resolving_an_incident_is_recorded_on_its_timeline():
-    incident, _ = Incident.open_for_machine(make_machine(), title="dom0 down")
+    incident = policy.open_by_person(title="dom0 down", by=None, machines=[make_machine()])
     incident.resolve(note="Back after a power-cycle.")
     incident.refresh_from_db()
     assert incident.status == Incident.Status.RESOLVED and incident.resolved_at is not None

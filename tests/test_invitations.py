@@ -8,8 +8,8 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
 
-from coop.access import MEMBERS, OPERATORS, is_member, is_operator
 from coop.models import ContactMethod, Invitation, Person
+from core.access import MEMBERS, OPERATORS, is_member, is_operator
 
 pytestmark = pytest.mark.django_db
 

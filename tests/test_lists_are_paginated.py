@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def big_scene(db, monkeypatch):
     # Small pages instead of a big co-op: the same code paths, a fraction of the rows.
-    monkeypatch.setattr("coop.pages.PAGE_SIZE", 5)
+    monkeypatch.setattr("core.pages.PAGE_SIZE", 5)
     return build_scene(extra=6)
 
 

@@ -14,8 +14,8 @@ from django.contrib.messages import get_messages
 from django.http import HttpResponse
 from django.urls import path, reverse
 
-import coop.urls
-from coop.access import MEMBERS, OPERATORS, operator_required, session_used_mfa
+import switchboard.urls
+from core.access import MEMBERS, OPERATORS, operator_required, session_used_mfa
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
 
@@ -35,7 +35,7 @@ def _fresh_power_cycle(request):
 
 # The product's URLs plus two operator-only actions to knock on.
 urlpatterns = [
-    *coop.urls.urlpatterns,
+    *switchboard.urls.urlpatterns,
     path("test/power-cycle/", _power_cycle, name="test_power_cycle"),
     path("test/fresh-power-cycle/", _fresh_power_cycle, name="test_fresh_power_cycle"),
 ]

@@ -1,5 +1,5 @@
 """In an outage everyone reloads the machine page: it is rendered once per viewer and kept until
-anything changes, and a change shows on the very next reload (coop.page_cache)."""
+anything changes, and a change shows on the very next reload (core.page_cache)."""
 
 import re
 
@@ -13,8 +13,8 @@ from django.http import HttpRequest
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from coop import page_cache
-from coop.page_cache import GENERATION_KEY, is_watched_write
+from core import page_cache
+from core.page_cache import GENERATION_KEY, is_watched_write
 from hosts.models import Machine
 
 from .conftest import log_in_with_second_factor

@@ -5,7 +5,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from coop.templatetags.switchboard import markdown
+from core.templatetags.switchboard import markdown
 from hosts.models import Runbook
 from tests.conftest import log_in_with_second_factor
 

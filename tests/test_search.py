@@ -4,7 +4,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from coop.search import clean_query
+from front.search import clean_query
 
 from .scene import NOOR_PHONE, WIKI_IPV4, WIKI_IPV6
 

@@ -6,7 +6,7 @@ from django import forms
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 
-from hosts.models import PowerController
+from power.models import PowerController
 
 from .factories import make_pdu
 
@@ -27,7 +27,7 @@ class ControllerForm(forms.ModelForm):
 
 def test_a_pdu_community_is_stored_only_as_ciphertext():
     pdu = make_pdu(secret="s3cret-community")
-    raw = stored_column("hosts_powercontroller", "secret", pdu.pk)
+    raw = stored_column("power_powercontroller", "secret", pdu.pk)
     assert "s3cret-community" not in raw
     assert raw.startswith("gAAAAA")  # a Fernet token
     assert PowerController.objects.get(pk=pdu.pk).secret == "s3cret-community"
@@ -65,7 +65,7 @@ def test_the_secret_box_is_always_empty_and_leaving_it_empty_keeps_the_secret():
     pdu = make_pdu(secret="keep-me")
     form = ControllerForm(instance=pdu)
     assert "keep-me" not in form.as_p()
-    assert stored_column("hosts_powercontroller", "secret", pdu.pk) not in form.as_p()
+    assert stored_column("power_powercontroller", "secret", pdu.pk) not in form.as_p()
 
     data = {f: getattr(pdu, f) for f in ("name", "driver", "host", "snmp_version", "username")}
     form = ControllerForm({**data, "site": pdu.site_id, "secret": ""}, instance=pdu)

@@ -14,8 +14,9 @@ from django.forms.models import model_to_dict
 from django.utils import timezone
 
 from coop.models import ContactMethod, Contract, Organization, Person, Site, SiteAccess
-from hosts.models import Guest, Machine, PowerController, Runbook, SoftwareVersion
+from hosts.models import Guest, Machine, Runbook, SoftwareVersion
 from incidents.models import Incident, TimelineEntry
+from power.models import PowerController
 
 from .factories import make_guest, make_machine, make_org, make_person, make_site
 

@@ -19,8 +19,9 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from backups.models import BackupTarget
 from coop.models import Site
-from hosts.models import BackupTarget, Guest, Machine
+from hosts.models import Guest, Machine
 from tests.conftest import service_missing
 
 MOTO_READY_TIMEOUT = 10

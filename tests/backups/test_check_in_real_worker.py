@@ -4,9 +4,9 @@ import pytest
 from django.contrib.auth.models import Group
 from django.test import Client
 
-from coop.access import MEMBERS
-from hosts.backup_tasks import check_backup_target
-from hosts.models import BackupState
+from backups.models import BackupState
+from backups.tasks import check_backup_target
+from core.access import MEMBERS
 
 from .conftest import put
 

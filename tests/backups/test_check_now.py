@@ -2,8 +2,8 @@
 
 import pytest
 
-from hosts.backup_tasks import check_backup_target
-from hosts.models import BackupState
+from backups.models import BackupState
+from backups.tasks import check_backup_target
 
 from .conftest import put
 

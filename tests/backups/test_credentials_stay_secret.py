@@ -4,8 +4,8 @@ import logging
 
 from django.db import connection
 
-from hosts.backup_tasks import check_backup_target
-from hosts.models import BackupCheck, BackupTarget
+from backups.models import BackupCheck, BackupTarget
+from backups.tasks import check_backup_target
 
 from .conftest import free_port, put
 
@@ -16,7 +16,7 @@ def test_the_secret_is_stored_encrypted(make_target, bucket):
     target = make_target(bucket, secret_access_key=SECRET)
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT secret_access_key FROM hosts_backuptarget WHERE id = %s", [target.pk])
+        cursor.execute("SELECT secret_access_key FROM backups_backuptarget WHERE id = %s", [target.pk])
         stored = cursor.fetchone()[0]
 
     assert SECRET not in stored

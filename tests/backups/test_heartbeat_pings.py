@@ -5,8 +5,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from hosts.backup_checks import judge_heartbeat
-from hosts.models import BackupState, HeartbeatPing
+from backups.models import BackupState, HeartbeatPing
 
 
 def test_success_ping_by_get_makes_the_target_ok(client, heartbeat):
@@ -60,16 +59,16 @@ def test_an_s3_target_has_no_heartbeat_url(client, heartbeat):
 def test_late_success_is_stale(heartbeat):
     HeartbeatPing.receive(heartbeat, "success")
 
-    verdict = judge_heartbeat(heartbeat, timezone.now() + timedelta(minutes=21))
+    verdict = heartbeat.judge_heartbeat(timezone.now() + timedelta(minutes=21))
 
     assert verdict.state == BackupState.STALE
     assert verdict.message == "Last success ping 21\xa0minutes ago."
-    assert judge_heartbeat(heartbeat, timezone.now() + timedelta(minutes=19)).state == BackupState.OK
+    assert heartbeat.judge_heartbeat(timezone.now() + timedelta(minutes=19)).state == BackupState.OK
 
 
 def test_a_heartbeat_that_never_pinged_goes_stale(heartbeat):
-    assert judge_heartbeat(heartbeat, timezone.now()).state == BackupState.UNKNOWN
-    verdict = judge_heartbeat(heartbeat, timezone.now() + timedelta(hours=1))
+    assert heartbeat.judge_heartbeat(timezone.now()).state == BackupState.UNKNOWN
+    verdict = heartbeat.judge_heartbeat(timezone.now() + timedelta(hours=1))
     assert (verdict.state, verdict.message) == (BackupState.STALE, "The job has never reported success.")
 
 

@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from hosts.backup_tasks import prune_backup_history
-from hosts.models import BackupCheck, BackupState, HeartbeatPing
+from backups.models import BackupCheck, BackupState, HeartbeatPing
+from backups.tasks import prune_backup_history
 
 pytestmark = pytest.mark.django_db
 

@@ -4,8 +4,8 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from hosts.backup_tasks import check_backup_target, check_due_backups
-from hosts.models import BackupTarget
+from backups.models import BackupTarget
+from backups.tasks import check_backup_target, check_due_backups
 
 from .conftest import put
 

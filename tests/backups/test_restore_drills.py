@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from hosts.models import BackupTarget, RestoreDrill
+from backups.models import BackupTarget, RestoreDrill
 
 pytest_plugins = ["tests.cast"]
 

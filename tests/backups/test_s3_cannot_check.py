@@ -2,7 +2,7 @@
 
 import pytest
 
-from hosts.models import BackupState
+from backups.models import BackupState
 
 from .conftest import free_port, put
 

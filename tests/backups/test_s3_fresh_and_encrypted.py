@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from hosts.models import BackupState
+from backups.models import BackupState
 
 from .conftest import put
 

@@ -3,7 +3,7 @@
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from hosts.models import BackupState
+from backups.models import BackupState
 
 from .conftest import put
 

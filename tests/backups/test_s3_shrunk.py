@@ -1,6 +1,6 @@
 """An empty or suddenly smaller backup (gpg writing zero bytes into the pipe) is shrunk."""
 
-from hosts.models import BackupState
+from backups.models import BackupState
 
 from .conftest import put
 

@@ -1,6 +1,6 @@
 """Encryption switched off in the backup script (story 001) shows as unencrypted, not ok."""
 
-from hosts.models import BackupState
+from backups.models import BackupState
 
 from .conftest import put
 

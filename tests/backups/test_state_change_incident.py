@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from hosts.models import BackupState, BackupTarget, HeartbeatPing
+from backups.models import BackupState, BackupTarget, HeartbeatPing
 from incidents.models import Incident, TimelineEntry
 
 from .conftest import put
@@ -62,7 +62,7 @@ def test_a_machine_backup_opens_an_incident_for_the_machine(wiki):
 
 
 def test_the_beat_keeps_no_row_when_a_heartbeat_is_unchanged(heartbeat):
-    from hosts.backup_tasks import check_due_backups
+    from backups.tasks import check_due_backups
 
     HeartbeatPing.receive(heartbeat, "success")
     check_due_backups()

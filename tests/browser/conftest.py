@@ -25,7 +25,7 @@ from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_tot
 from django.contrib.auth.models import Group
 from django.test import override_settings
 
-from coop.access import MEMBERS, OPERATORS
+from core.access import MEMBERS, OPERATORS
 from tests.conftest import service_missing
 
 CHROMIUM = "/usr/bin/chromium"

@@ -6,8 +6,8 @@ import re
 from allauth.mfa.models import Authenticator
 from playwright.sync_api import expect
 
-from coop.access import OPERATORS
 from coop.models import Invitation
+from core.access import OPERATORS
 from tests.browser.conftest import PASSWORD, totp_now
 
 

@@ -70,7 +70,7 @@ def test_results_appear_while_typing(logged_in_member_page, screenshot):
 def test_search_and_the_machine_page_work_without_javascript(browser, live_server, client, transactional_db):
     from django.contrib.auth.models import Group, User
 
-    from coop.access import MEMBERS
+    from core.access import MEMBERS
 
     build_scene()
     user = User.objects.create_user("nojs", "nojs@example.org")

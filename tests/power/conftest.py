@@ -16,9 +16,9 @@ from datetime import timedelta
 import pytest
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
-from coop.access import OPERATORS
-from hosts.models import PowerController, PowerOutlet
-from hosts.power.simulator import PDUSimulator
+from core.access import OPERATORS
+from demo.pdu_simulator import PDUSimulator
+from power.models import PowerController, PowerOutlet
 
 # The shared cast (tests/cast.py); pytest allows pytest_plugins only in the top conftest.
 from tests.cast import admin, member, member_client, operator, outsider  # noqa: E402, F401
@@ -109,7 +109,7 @@ def pass_mfa(client, user, *, ago=0):
         TOTP.activate(user, generate_totp_secret())
     client.force_login(user)
     session = client.session
-    # What allauth's record_authentication() keeps (read back by coop.access.mfa_verified_at).
+    # What allauth's record_authentication() keeps (read back by core.access.mfa_verified_at).
     session["account_authentication_methods_user"] = str(user.pk)
     session["account_authentication_methods"] = [
         {"method": "password", "at": time.time() - ago - 1, "email": user.email},

@@ -11,10 +11,10 @@ from django.conf import settings as django_settings
 from django.db.models import F
 from django.urls import reverse
 
-from coop.celery import app
-from hosts.models import PowerAction
-from hosts.power.snmp import REBOOT
-from hosts.power.tasks import sweep_power_actions
+from power.drivers.snmp import REBOOT
+from power.models import PowerAction
+from power.tasks import sweep_power_actions
+from switchboard.celery import app
 
 from .conftest import COMMUNITY, free_port, power_form, wait_for
 

@@ -6,8 +6,8 @@ import pytest
 from django.db.models import F
 from django.urls import reverse
 
-from hosts.models import PowerAction, PowerController, PowerOutlet
-from hosts.power.tasks import run_power_action, sweep_power_actions
+from power.models import PowerAction, PowerController, PowerOutlet
+from power.tasks import run_power_action, sweep_power_actions
 
 
 @pytest.fixture

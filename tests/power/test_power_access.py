@@ -3,8 +3,8 @@
 import pytest
 from django.urls import reverse
 
-from hosts.models import PowerAction
 from incidents.models import TimelineEntry
+from power.models import PowerAction
 
 from .conftest import COMMUNITY, pass_mfa, power_form
 
@@ -63,7 +63,7 @@ def test_operator_with_a_fresh_code_power_cycles_and_follows_progress(
 ):
     from unittest import mock
 
-    from hosts.power.tasks import run_power_action
+    from power.tasks import run_power_action
 
     with (
         mock.patch.object(run_power_action, "apply_async") as send,

@@ -3,8 +3,8 @@
 import pytest
 from django.urls import reverse
 
-from hosts.models import PowerAction, PowerController, PowerOutlet
 from incidents.models import TimelineEntry
+from power.models import PowerAction, PowerController, PowerOutlet
 
 
 @pytest.fixture

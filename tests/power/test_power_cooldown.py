@@ -6,8 +6,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from hosts.models import PowerAction, PowerActionRefused
-from hosts.power.tasks import run_power_action
+from power.models import PowerAction, PowerActionRefused
+from power.tasks import run_power_action
 
 from .conftest import power_form
 

@@ -5,10 +5,10 @@ import threading
 import pytest
 from django.db import connection
 
-from hosts.models import PowerAction, PowerState
-from hosts.power.snmp import REBOOT
-from hosts.power.tasks import run_power_action
 from incidents.models import TimelineEntry
+from power.drivers.snmp import REBOOT
+from power.models import PowerAction, PowerState
+from power.tasks import run_power_action
 
 
 def ask(scene, user, operation="cycle", reason="dom0 frozen, no ping"):
@@ -86,7 +86,7 @@ def test_asking_again_while_it_runs_joins_the_running_action(scene, operator, se
 
 @pytest.mark.django_db
 def test_power_off_while_a_cycle_runs_is_refused(scene, operator, second_operator):
-    from hosts.models import PowerActionRefused
+    from power.models import PowerActionRefused
 
     ask(scene, operator)
     with pytest.raises(PowerActionRefused, match="wait for it to finish"):

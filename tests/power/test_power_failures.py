@@ -2,8 +2,8 @@
 
 import pytest
 
-from hosts.models import PowerAction
-from hosts.power.tasks import run_power_action
+from power.models import PowerAction
+from power.tasks import run_power_action
 
 from .conftest import COMMUNITY
 
@@ -26,7 +26,7 @@ def test_wrong_community_fails_clearly_and_sends_nothing(scene, pdu, operator):
 
 @pytest.mark.django_db
 def test_a_pdu_that_stops_answering_fails_without_a_second_reboot(scene, pdu, operator, monkeypatch):
-    from hosts.power import snmp
+    from power.drivers import snmp
 
     action, _ = PowerAction.request(outlet=scene.outlet, operation="cycle", reason="dom0 frozen", by=operator)
     real_set = snmp.APCSNMPDriver._set

@@ -4,8 +4,8 @@ from datetime import timedelta
 
 import pytest
 
-from hosts.models import PowerAction, PowerController, PowerOutlet
-from hosts.power.tasks import run_power_action
+from power.models import PowerAction, PowerController, PowerOutlet
+from power.tasks import run_power_action
 
 from .conftest import IPMI_PASSWORD, IPMI_USER
 

@@ -2,11 +2,11 @@
 
 import pytest
 
-from hosts.models import PowerAction
-from hosts.power.redfish import base_url
-from hosts.power.simulator import PDUSimulator
-from hosts.power.snmp import REBOOT
-from hosts.power.tasks import run_power_action
+from demo.pdu_simulator import PDUSimulator
+from power.drivers.redfish import base_url
+from power.drivers.snmp import REBOOT
+from power.models import PowerAction
+from power.tasks import run_power_action
 
 from .conftest import COMMUNITY
 

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from hosts.models import PowerOutlet
+from power.models import PowerOutlet
 
 from .conftest import COMMUNITY
 

@@ -6,9 +6,9 @@ process killed with SIGKILL, redelivered to another) is test_worker_killed_mid_c
 
 import pytest
 
-from hosts.models import PowerAction
-from hosts.power import tasks
-from hosts.power.tasks import run_power_action
+from power import tasks
+from power.models import PowerAction
+from power.tasks import run_power_action
 
 
 class WorkerKilled(BaseException):

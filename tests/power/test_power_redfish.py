@@ -4,9 +4,9 @@ from datetime import timedelta
 
 import pytest
 
-from hosts.models import PowerAction, PowerController, PowerOutlet
-from hosts.power import get_driver
-from hosts.power.tasks import run_power_action
+from power.drivers import get_driver
+from power.models import PowerAction, PowerController, PowerOutlet
+from power.tasks import run_power_action
 
 from .conftest import REDFISH_PASSWORD, REDFISH_USER
 
@@ -47,7 +47,7 @@ def test_redfish_cycle_uses_an_advertised_reset_type(scene, redfish_outlet, oper
 
 @pytest.mark.django_db
 def test_redfish_certificate_is_checked_by_default(scene, redfish_outlet):
-    from hosts.power import ConfigError
+    from power.drivers import ConfigError
 
     controller = redfish_outlet.controller
     controller.verify_tls = True

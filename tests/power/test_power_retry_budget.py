@@ -3,9 +3,9 @@ lock many times: lock waits and transport retries have budgets of their own."""
 
 import pytest
 
-from hosts.models import PowerAction
-from hosts.power.snmp import REBOOT
-from hosts.power.tasks import run_power_action
+from power.drivers.snmp import REBOOT
+from power.models import PowerAction
+from power.tasks import run_power_action
 
 
 @pytest.mark.django_db

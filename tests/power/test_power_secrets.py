@@ -5,8 +5,8 @@ from unittest import mock
 
 import pytest
 
-from hosts.models import PowerAction
-from hosts.power.tasks import run_power_action
+from power.models import PowerAction
+from power.tasks import dispatch, run_power_action
 
 from .conftest import COMMUNITY
 
@@ -16,7 +16,7 @@ def test_community_is_not_in_task_arguments_results_or_logs(scene, pdu, operator
     caplog.set_level(logging.DEBUG)
     action, _ = PowerAction.request(outlet=scene.outlet, operation="cycle", reason="dom0 frozen", by=operator)
     with mock.patch.object(run_power_action, "apply_async") as apply_async:
-        action.dispatch()
+        dispatch(action)
     sent = repr(apply_async.call_args)
     assert COMMUNITY not in sent and "127.0.0.1" not in sent
 

@@ -5,8 +5,8 @@ import time
 import pytest
 from django.urls import reverse
 
-from hosts.models import PowerAction
-from hosts.power.snmp import REBOOT
+from power.drivers.snmp import REBOOT
+from power.models import PowerAction
 
 from .conftest import power_form
 

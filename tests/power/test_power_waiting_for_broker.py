@@ -6,7 +6,7 @@ import pytest
 from django.db.models import F
 from django.urls import reverse
 
-from hosts.models import PowerAction
+from power.models import PowerAction
 
 WAITING = "Waiting for a worker: the task queue was unreachable"
 

@@ -6,9 +6,9 @@ from datetime import timedelta
 import pytest
 import requests
 
-from hosts.models import PowerAction, PowerController, PowerOutlet
-from hosts.power.snmp import REBOOT
-from hosts.power.tasks import run_power_action, sweep_power_actions
+from power.drivers.snmp import REBOOT
+from power.models import PowerAction, PowerController, PowerOutlet
+from power.tasks import run_power_action, sweep_power_actions
 
 from .conftest import COMMUNITY
 
@@ -32,7 +32,7 @@ def test_an_unresolvable_pdu_hostname_fails_clearly_instead_of_staying_running(s
 def test_an_unexpected_error_after_the_reboot_went_out_reads_the_outlet_back_and_fails(
     scene, pdu, operator, monkeypatch
 ):
-    from hosts.power import snmp
+    from power.drivers import snmp
 
     action, _ = PowerAction.request(outlet=scene.outlet, operation="cycle", reason="dom0 frozen", by=operator)
     real_set = snmp.APCSNMPDriver._set

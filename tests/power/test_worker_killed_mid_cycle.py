@@ -11,11 +11,11 @@ import pytest
 from celery.result import AsyncResult
 from django.urls import reverse
 
-from coop.celery import app
-from hosts.models import PowerAction
-from hosts.power.snmp import REBOOT
-from hosts.power.tasks import sweep_power_actions
 from incidents.models import TimelineEntry
+from power.drivers.snmp import REBOOT
+from power.models import PowerAction
+from power.tasks import sweep_power_actions
+from switchboard.celery import app
 
 from .conftest import power_form, wait_for
 

@@ -1,0 +1,153 @@
+"""Who may see and do what.
+
+Roles are Django groups so admins manage them in the admin:
+- member: reads the inventory and contacts;
+- operator: also power actions and incident edits (needs MFA);
+- admin: a superuser.
+Anonymous visitors reach only the login pages and the public status pages.
+
+How operators are held to MFA (operator_required is the gate; the rest keeps
+people from drifting out of it):
+- an operator action needs a session that passed a TOTP or recovery code
+  (allauth records each authentication step in the session); a session that
+  logged in with a password only is sent to enter a code first;
+- an operator without an authenticator app is sent to set one up;
+- sign-up sends an invited operator straight to the setup page, and logging in
+  without one shows a warning with a link to it;
+- operators cannot switch their authenticator app off (coop.adapters.MFAAdapter);
+  an admin removes them from Operators first, or deletes it in the admin.
+"""
+
+import time
+from functools import wraps
+from urllib.parse import urlencode, urlsplit
+
+from django.contrib import messages
+from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django_htmx.http import HttpResponseClientRedirect
+
+MEMBERS = "Members"
+OPERATORS = "Operators"
+
+
+def _groups(user):
+    # Cached per request: many templates ask.
+    if not hasattr(user, "_switchboard_groups"):
+        if hasattr(user, "in_members_group"):  # loaded with the user by coop.backends
+            roles = ((MEMBERS, user.in_members_group), (OPERATORS, user.in_operators_group))
+            user._switchboard_groups = {name for name, belongs in roles if belongs}
+        else:
+            user._switchboard_groups = set(user.groups.values_list("name", flat=True))
+    return user._switchboard_groups
+
+
+def is_member(user):
+    """True for anyone allowed to see private data (members, operators, admins)."""
+    return user.is_authenticated and (user.is_superuser or bool(_groups(user) & {MEMBERS, OPERATORS}))
+
+
+def is_operator(user):
+    """True for people allowed to power-cycle machines and edit incidents."""
+    return user.is_authenticated and (user.is_superuser or OPERATORS in _groups(user))
+
+
+def member_required(view):
+    """Anonymous → login page; logged in but not a member → 403."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not is_member(request.user):
+            raise PermissionDenied("Only co-op members can see this page.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def has_totp(user):
+    """True when the user has an authenticator app (TOTP) set up."""
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.utils import is_mfa_enabled
+
+    return user.is_authenticated and is_mfa_enabled(user, [Authenticator.Type.TOTP])
+
+
+def mfa_verified_at(request):
+    """When this session last passed a TOTP or recovery code (a Unix time), or None."""
+    from allauth.account.authentication import get_authentication_records
+
+    times = [record["at"] for record in get_authentication_records(request, request.user) if record["method"] == "mfa"]
+    return max(times, default=None)
+
+
+def session_used_mfa(request, within=None):
+    """True when this session passed a second factor (at most `within` seconds ago, if given)."""
+    at = mfa_verified_at(request)
+    if at is None:
+        return False
+    return within is None or time.time() - at <= within
+
+
+def operator_required(view=None, *, mfa_within=None):
+    """Anonymous → login; not an operator → 403; no TOTP yet → set it up; no code this session → enter one.
+
+    Use as `@operator_required`, or `@operator_required(mfa_within=600)` where
+    the code must also be recent (seconds). A power action or an incident edit
+    needs this, never just is_operator().
+    """
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if not is_operator(request.user):
+                raise PermissionDenied("Only the co-op's operators can do this.")
+            if (refusal := second_factor_refusal(request, mfa_within=mfa_within)) is not None:
+                return refusal
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator(view) if view is not None else decorator
+
+
+def second_factor_refusal(request, *, mfa_within=None):
+    """None when this session passed a second factor (recently enough); else where to send the user.
+
+    Someone without an authenticator app is sent to set one up; a session that
+    logged in with a password only is sent to enter a code. Used by
+    operator_required and by the admin site (core.admin_site).
+    """
+    if not has_totp(request.user):
+        messages.warning(request, "This needs an authenticator app. Set one up to continue.")
+        return _redirect(request, reverse("mfa_activate_totp"))
+    if not session_used_mfa(request, within=mfa_within):
+        messages.info(request, "Enter a code from your authenticator app to continue.")
+        query = urlencode({REDIRECT_FIELD_NAME: _back_to(request)})
+        return _redirect(request, f"{reverse('mfa_reauthenticate')}?{query}")
+    return None
+
+
+def _back_to(request):
+    # After the code, a POST cannot be replayed as a GET: go back to the page with the button.
+    if request.method == "GET":
+        return request.get_full_path()
+    referer = request.headers.get("referer", "")
+    if url_has_allowed_host_and_scheme(referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        parts = urlsplit(referer)
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+    return "/"
+
+
+def _redirect(request, url):
+    # An htmx request would swap the code page into a fragment: make the browser go there instead.
+    if getattr(request, "htmx", False):
+        return HttpResponseClientRedirect(url)
+    return redirect(url)

@@ -1,1 +1,0 @@
-"""Inventory pages, one module per noun: inventory (machines, guests), backups, runbooks."""

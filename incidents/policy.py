@@ -1,0 +1,202 @@
+"""When an incident is opened, joined, added to or resolved: the one rule every producer follows.
+
+Producers — power actions, backup checks, and next the monitors and people working an
+incident — never create or resolve an Incident of their own accord; they call these
+functions. An incident has a cause (Incident.Cause) and, when a producer opened it, a key
+naming what that producer watches: "backup:12" (one backup target), "s3:<endpoint>" (an S3
+endpoint many targets share), "machine:3" or "guest:7" (an outage).
+
+1. report(cause, key, ...): something a producer watches is wrong.
+   - An open incident with the same cause and key is joined: the note goes on its timeline and
+     newly affected machines and guests are added to it. Never a second one: a database
+     constraint keeps one open incident per cause and key, even when two workers race.
+   - An outage joins an open outage already naming the machine or guest (a person's, or one a
+     monitor of its host opened): a host outage absorbs its guests' (one incident listing them
+     all, one alert).
+   - Otherwise a new incident is opened, with a title written for members.
+   People open incidents with open_by_person().
+   An open incident of another cause is never joined: a failing backup is not an outage of the
+   machine it protects, and the outage is not the backup.
+
+2. record(subject, ...): something was done to a machine or guest (a power action, a password
+   reveal). It goes on the subject's own timeline, and on the incident people are working on it
+   (work_incident(subject): an open outage, maintenance or person's incident naming the machine,
+   or for a guest, naming it or its host) if there is one. It never opens an incident: doing
+   something to a machine is not evidence that it is down, and seeing a password is an audit
+   entry, not an outage.
+
+3. recover(cause, key, ...): what a producer reported is fine again. The open incident of that
+   cause and key is resolved with a system note, unless the producer says something else it
+   reported there is still wrong (still_affected: one target of five on a dead endpoint came
+   back). A producer resolves only what its own cause opened: never an incident of another
+   cause, nor one a person opened. People resolve any incident (Incident.resolve).
+
+4. What the public reads: only a person's words. Notes written by Switchboard are never public
+   (Incident.note), and an incident whose title Switchboard wrote cannot be made public until a
+   person retitles it (Incident.clean; the status page skips such incidents too).
+"""
+
+from django.db import IntegrityError, transaction
+from django.db.models import Case, Q, Value, When
+from django.utils import timezone
+
+from hosts.models import Guest, Machine
+
+from .models import Incident, TimelineEntry
+
+# What people work on: a power action or a password reveal lands on these, never on a backup incident.
+WORKED_ON = (Incident.Cause.OUTAGE, Incident.Cause.MAINTENANCE, Incident.Cause.PERSON)
+
+
+def outage_key(subject):
+    """The key of a machine's or guest's outage: "machine:<pk>" or "guest:<pk>"."""
+    return f"{subject._meta.model_name}:{subject.pk}"
+
+
+def report(cause, key, *, title, note, kind, machines=(), guests=(), severity=None, at=None):
+    """Something `key` names is wrong: join its open incident (or its host's outage), else open one.
+
+    Returns (incident, opened). `note` goes on the timeline either way; `title` is used only for
+    a new incident and is marked as Switchboard's (so not public until a person retitles it).
+    """
+    at = at or timezone.now()
+    args = (cause, key, title, note, kind, machines, guests, severity, at)
+    try:
+        return _report(*args)
+    except IntegrityError:
+        # Another worker opened it between our look and our insert: join theirs.
+        return _report(*args)
+
+
+def _report(cause, key, title, note, kind, machines, guests, severity, at):
+    with transaction.atomic():
+        incident, opened = _find_or_open(cause, key, title, machines, guests, severity, at)
+        _add_affected(incident, machines, guests)
+        incident.note(note, kind=kind, at=at)
+        return incident, opened
+
+
+def _find_or_open(cause, key, title, machines, guests, severity, at):
+    incident = _open(cause, key).select_for_update().first()
+    if incident is None and cause == Incident.Cause.OUTAGE:
+        # An open outage already naming the machine (or the guest, or the guest's host), whoever
+        # opened it, a person or another monitor: one outage, one timeline.
+        named = Q(machines__in=[m.pk for m in machines]) | Q(guests__in=[g.pk for g in guests])
+        named |= Q(machines__in=[g.machine_id for g in guests])
+        outages = Incident.objects.filter(cause=cause).exclude(status=Incident.Status.RESOLVED)
+        found = outages.filter(named).order_by("started_at", "pk").values("pk")[:1]
+        incident = outages.filter(pk__in=found).select_for_update().first()
+    if incident is not None:
+        return incident, False
+    incident = Incident.objects.create(
+        title=title[:200],
+        title_by_switchboard=True,
+        cause=cause,
+        cause_key=key,
+        severity=severity or _default_severity(cause),
+        started_at=at,
+    )
+    return incident, True
+
+
+def _default_severity(cause):
+    return Incident.Severity.MINOR if cause == Incident.Cause.BACKUP else Incident.Severity.MAJOR
+
+
+def _add_affected(incident, machines, guests):
+    if machines:
+        incident.machines.add(*machines)
+    if guests:
+        incident.guests.add(*guests)
+
+
+def _open(cause, key):
+    return Incident.objects.filter(cause=cause, cause_key=key).exclude(status=Incident.Status.RESOLVED)
+
+
+def open_by_person(*, title, by, cause=Incident.Cause.PERSON, machines=(), guests=(), severity=None, at=None):
+    """A person opens an incident (an outage they see, planned maintenance, anything else); returns it.
+
+    Their title is theirs: the incident may be made public as it is. Monitors reporting an outage
+    of a machine it names join it (report).
+    """
+    at = at or timezone.now()
+    with transaction.atomic():
+        incident = Incident.objects.create(
+            title=title[:200], cause=cause, severity=severity or Incident.Severity.MAJOR, started_at=at, created_by=by
+        )
+        _add_affected(incident, machines, guests)
+        incident.note(f"Opened by {_name(by)}.", by=by, kind=TimelineEntry.Kind.STATUS, at=at)
+    return incident
+
+
+def _name(user):
+    if user is None:
+        return "an admin"
+    return user.get_full_name() or user.get_username()
+
+
+def recover(cause, key, *, note, kind, still_affected=False, at=None):
+    """What `key` names is fine again: note it and resolve its open incident, unless still_affected.
+
+    Returns the incident it noted on (resolved or not), or None when `key` has none open.
+    Touches only an incident of this cause and key: a producer resolves only what it opened.
+    """
+    at = at or timezone.now()
+    with transaction.atomic():
+        incident = _open(cause, key).select_for_update().first()
+        if incident is None:
+            return None
+        incident.note(note, kind=kind, at=at)
+        if not still_affected:
+            incident.resolve(note="Resolved by Switchboard: everything it reported here is fine again.", at=at)
+        return incident
+
+
+def leave(incident, *, cause, note, kind, still_affected, at=None):
+    """One thing reported on `incident` is no longer part of it (fine again, or now wrong in another way).
+
+    Like recover(), for a producer that knows the incident rather than its key; resolves it when
+    nothing else is affected and the incident is of this producer's cause and still open.
+    """
+    if incident is None or incident.cause != cause or not incident.cause_key:
+        return None
+    return recover(cause, incident.cause_key, note=note, kind=kind, still_affected=still_affected, at=at)
+
+
+def work_incident(subject):
+    """The open incident people are working on for this machine or guest (outages first), or None."""
+    if subject is None:
+        return None
+    if isinstance(subject, Machine):
+        named = Incident.objects.filter(machines=subject)
+    elif isinstance(subject, Guest):
+        named = Incident.objects.filter(Q(guests=subject) | Q(machines=subject.machine_id))
+    else:
+        raise TypeError(f"work_incident() takes a Machine or a Guest, not {type(subject).__name__}")
+    outage_first = Case(When(cause=Incident.Cause.OUTAGE, then=Value(0)), default=Value(1))
+    return (
+        named.filter(cause__in=WORKED_ON)
+        .exclude(status=Incident.Status.RESOLVED)
+        .order_by(outage_first, "-started_at", "-pk")
+        .first()
+    )
+
+
+def record(subject, body, *, kind, by=None, incident=None, at=None):
+    """Write what was done to a machine or guest on its own timeline and on `incident` (if any).
+
+    `incident` is the one work_incident() found when the work began, so every step of one power
+    action lands in the same place. Never opens an incident. Returns the entry, or None when
+    there is neither a subject nor an incident to write on.
+    """
+    if subject is None and incident is None:
+        return None
+    fields = {}
+    if isinstance(subject, Machine):
+        fields["machine"] = subject
+    elif isinstance(subject, Guest):
+        fields["guest"] = subject
+    return TimelineEntry.objects.create(
+        incident=incident, body=body, kind=kind, author=by, at=at or timezone.now(), is_public=False, **fields
+    )

@@ -1,0 +1,314 @@
+"""Celery tasks for power actions: run one (exactly once), and the sweep that re-sends stuck ones.
+
+Tasks take a primary key only: no address, user name or password ever travels through the broker or the result
+backend, and log lines name the action and controller, never a credential.
+"""
+
+import logging
+import time
+import uuid
+from datetime import timedelta
+
+from celery import Task, shared_task
+from django.conf import settings
+from django.db import transaction
+from kombu.exceptions import OperationalError
+
+from hosts.models import Monitor
+from incidents.models import TimelineEntry
+
+from .drivers import PowerError, TransportError, get_driver
+from .models import PowerAction, PowerState
+
+logger = logging.getLogger(__name__)
+
+
+class PowerTask(Task):
+    """Logs a failure with the action's id and the exception's type only (never its arguments)."""
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        logger.error("%s failed for action %s: %s", self.name, args[0] if args else "?", type(exc).__name__)
+
+
+@shared_task(
+    name="power.run_power_action",
+    bind=True,
+    base=PowerTask,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=None,
+)
+def run_power_action(self, action_pk):
+    """Carry out one PowerAction. Safe to run twice, concurrently or after a worker died mid-way.
+
+    acks_late + reject_on_worker_lost: a killed worker's message is delivered again, and the
+    row (not the message) decides what is left to do.
+    """
+    action = PowerAction.objects.select_related("outlet", "controller", "machine", "incident").filter(pk=action_pk)
+    action = action.first()
+    if action is None or action.is_finished:
+        return {"action": action_pk, "state": action.state if action else "missing"}
+    controller = action.controller
+    token = f"{self.request.hostname or 'local'}/{uuid.uuid4().hex[:12]}"
+    ttl = timedelta(seconds=settings.POWER_LOCK_SECONDS)
+    if not _wait_for_lock(controller, token, ttl):
+        # Another command to this controller is still running: come back shortly, without holding a worker.
+        # Every retry of this task is a lock wait or a transport retry; the row counts the latter.
+        lock_waits = max(self.request.retries - action.transport_retries, 0)
+        if lock_waits >= settings.POWER_LOCK_RETRIES:
+            action.fail(
+                f"{controller} was busy with other commands for too long; nothing was sent. Try again in a few minutes."
+            )
+            return {"action": action.pk, "state": PowerAction.State.FAILED}
+        action.note_retry(transport=False)
+        raise self.retry(countdown=2, max_retries=None)
+    try:
+        outcome = carry_out(action)
+    finally:
+        controller.release_lock(token)
+    if outcome == "retry":
+        action.refresh_from_db()
+        tries = action.transport_retries
+        if tries < settings.POWER_TRANSPORT_RETRIES:
+            action.note_retry(transport=True)
+            raise self.retry(countdown=min(2 ** (tries + 1), 30), max_retries=None)
+        action.fail(action.error or "The controller did not answer.")
+    action.refresh_from_db()
+    return {"action": action.pk, "state": action.state}
+
+
+def queue_power_action(action):
+    """Send a newly requested action to a worker once the request's transaction commits."""
+    transaction.on_commit(lambda: dispatch(action))
+
+
+def dispatch(action):
+    """Send the task to a worker; True if the broker took it. The sweep calls this again for stuck rows."""
+    queue = settings.POWER_QUEUE
+    try:
+        run_power_action.apply_async((action.pk,), **({"queue": queue} if queue else {}))
+    except (OperationalError, OSError) as exc:
+        # The row stays `requested`; the sweep sends it once the broker is back.
+        logger.warning("power action %s: broker unreachable, left for the sweep (%s)", action.pk, type(exc).__name__)
+        return False
+    action.mark_dispatched()
+    return True
+
+
+def _wait_for_lock(controller, token, ttl):
+    deadline = time.monotonic() + settings.POWER_LOCK_WAIT_SECONDS
+    while not controller.acquire_lock(token, ttl):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def carry_out(action: PowerAction):
+    """Do what is left of the action while holding its controller's lease; returns "done", "retry" or "skipped".
+
+    Called by run_power_action only (it holds the lease, so a RUNNING row here was left by a
+    worker that died: if its command went out, read the state back; never send it again).
+    """
+    action.refresh_from_db()
+    if action.is_finished:
+        return "skipped"
+    if action.state in (PowerAction.State.REQUESTED, PowerAction.State.QUEUED):
+        if not action.claim():
+            return "skipped"
+        resumed = False
+    else:
+        resumed = True
+        logger.warning("power action %s: resuming a run whose worker stopped", action.pk)
+    driver = None
+    try:
+        driver = get_driver(action.controller)
+        if driver.needs_a_person:
+            action.note_progress("\n".join(driver.steps(action)))
+            return "done"
+        if action.command_sent_at is None:
+            sent = _send(action, driver)
+            if sent != "sent":
+                return sent
+        else:
+            action.note_progress(
+                "The command had already gone out before a worker stopped; it was not sent again. "
+                "Reading the state back instead."
+            )
+        _verify(action, driver, resumed=resumed)
+        return "done"
+    except PowerError as exc:
+        action.fail(str(exc))
+        return "done"
+    except Exception as exc:
+        # A bug or a library error nobody mapped: never leave the row running (it would block the outlet
+        # and be sent again forever). Only the type is logged and shown: the message may hold a secret.
+        logger.error("power action %s: unexpected %s", action.pk, type(exc).__name__)
+        _fail_unexpectedly(action, driver, exc)
+        return "done"
+    finally:
+        if driver is not None:
+            driver.close()
+
+
+def _fail_unexpectedly(action, driver, exc):
+    action.refresh_from_db()
+    label = driver.label if driver is not None else str(action.controller)
+    error = f"Switchboard hit an unexpected error ({type(exc).__name__}) while talking to {label}."
+    state_after = ""
+    if action.command_sent_at is None:
+        error += " Nothing was sent; the outlet was not switched."
+    else:
+        error += " The command had already gone out"
+        try:
+            state_after = driver.state(action.outlet.number) if driver is not None else ""
+        except Exception:  # noqa: BLE001 - reading back is a courtesy; the failure below is what matters
+            state_after = ""
+        if state_after:
+            error += f"; {action.outlet} reads {state_after} now."
+        else:
+            error += "; its state could not be read back, so check it before trying again."
+    error += " An admin can find the details in the worker's log."
+    action.fail(error, state_after=state_after)
+
+
+def _send(action, driver):
+    outlet = action.outlet.number
+    try:
+        before = driver.state(outlet)
+    except TransportError as exc:
+        # Nothing went out yet: safe to try again later.
+        action.note_error(str(exc))
+        action.unclaim()
+        logger.info("power action %s: controller did not answer before the command; will retry", action.pk)
+        return "retry"
+    except PowerError as exc:
+        action.finish(succeeded=False, error=str(exc))
+        return "done"
+    action.observe(before)
+    operation = action.operation
+    if operation != PowerAction.Operation.CYCLE and before == action.expected_state:
+        action.mark_command_sent(state_before=before)
+        action.finish(succeeded=True, result=f"{action.outlet} was already {before}; nothing was sent.")
+        return "done"
+    if operation == PowerAction.Operation.CYCLE and before == PowerState.OFF:
+        # A cycle of an outlet that is off is a power-on: never more than was asked for.
+        operation = PowerAction.Operation.ON
+    if not action.mark_command_sent(state_before=before):
+        return "skipped"
+    try:
+        answer = getattr(driver, operation)(outlet)
+    except TransportError as exc:
+        # The command may or may not have arrived: never resend it; read back and let a person decide.
+        action.note_progress(f"No answer to the command: {exc}")
+        _verify(action, driver, resumed=False, lost_answer=str(exc))
+        return "done"
+    except PowerError as exc:
+        action.finish(succeeded=False, error=str(exc))
+        return "done"
+    if operation != action.operation:
+        answer = f"{action.outlet} was off, so it was switched on instead of cycled. {answer}"
+    action.note_progress(answer)
+    return "sent"
+
+
+def _verify(action, driver, *, resumed, lost_answer=""):
+    """Poll the outlet until it reads the expected state or the deadline passes, then record the outcome."""
+    expected = action.expected_state
+    started = time.monotonic()
+    deadline = started + settings.POWER_VERIFY_SECONDS
+    interval = settings.POWER_POLL_INTERVAL
+    # After a cycle the first reading may still say "on" (the switch has not happened yet): wait to see it
+    # go off, or for this long, before calling it done.
+    off_window = settings.POWER_CYCLE_SEEN_OFF_SECONDS
+    wait_for_off = action.operation == PowerAction.Operation.CYCLE and action.state_before == PowerState.ON
+    wait_for_off = wait_for_off and not resumed
+    seen = []
+    last_error = ""
+    while True:
+        try:
+            current = driver.state(action.outlet.number)
+            last_error = ""
+        except PowerError as exc:
+            current, last_error = PowerState.UNKNOWN, str(exc)
+        if not seen or seen[-1] != current:
+            seen.append(current)
+            action.observe(current)
+        if current == expected:
+            went_off = any(state != PowerState.ON for state in seen)
+            if not wait_for_off or went_off or time.monotonic() - started >= off_window:
+                break
+        if time.monotonic() > deadline:
+            break
+        time.sleep(interval)
+    path = " → ".join(str(state) for state in seen)
+    if current == expected:
+        result = f"{action.result} {action.outlet} reads {current} again (seen: {path}). {_monitor_summary(action)}"
+        if lost_answer:
+            result += " The command's answer was lost, so check before trying again."
+        action.finish(succeeded=True, result=result.strip(), state_after=current)
+    else:
+        waited = settings.POWER_VERIFY_SECONDS
+        error = f"{action.outlet} did not read {expected} within {waited:g} s (seen: {path})."
+        if lost_answer:
+            error = f"{lost_answer} {error}"
+        if last_error:
+            error += f" Last error: {last_error}"
+        action.finish(succeeded=False, error=error, state_after=current)
+    if action.state == PowerAction.State.SUCCEEDED and action.machine_id and action.machine.monitors.exists():
+        check_machine_answers.apply_async((action.pk,), countdown=settings.POWER_BOOT_GRACE_SECONDS)
+
+
+def _monitor_summary(action):
+    if not action.machine_id:
+        return ""
+    monitors = list(action.machine.monitors.filter(is_enabled=True))
+    if not monitors:
+        return "The machine has no monitor, so check by hand that it answers."
+    states = ", ".join(f"{monitor} {monitor.get_state_display().lower()}" for monitor in monitors)
+    return f"Monitors right now: {states}; Switchboard notes on the timeline whether it answers once booted."
+
+
+@shared_task(name="power.check_machine_answers")
+def check_machine_answers(action_pk):
+    """After a successful power action, say on the timeline whether the machine's monitors see it up."""
+    action = PowerAction.objects.select_related("machine", "incident").filter(pk=action_pk).first()
+    if action is None or action.machine is None:
+        return
+    monitors = list(action.machine.monitors.filter(is_enabled=True))
+    if not monitors:
+        return
+    up = [monitor for monitor in monitors if monitor.state == Monitor.State.UP]
+    verdict = "answers again" if len(up) == len(monitors) else "does not answer yet"
+    states = ", ".join(f"{monitor} {monitor.get_state_display().lower()}" for monitor in monitors)
+    action.record(
+        f"After the {action.get_operation_display().lower()}: {action.machine} {verdict} ({states}).",
+        kind=TimelineEntry.Kind.POWER_DONE,
+    )
+
+
+@shared_task(name="power.sweep_power_actions")
+def sweep_power_actions():
+    """Re-send actions a worker never picked up (the broker was down) or abandoned; safe at any rate.
+
+    Gives up on an action sent POWER_MAX_DISPATCHES times without an outcome, and on a manual action
+    nobody marked done within POWER_MANUAL_DEADLINE_HOURS.
+    """
+    for action in PowerAction.overdue_manual():
+        action.fail(
+            f"Nobody marked this done on site within {settings.POWER_MANUAL_DEADLINE_HOURS} h, so Switchboard "
+            "stopped waiting. If someone did switch it, note it on the incident; if not, ask again."
+        )
+    sent = 0
+    for action in PowerAction.needing_dispatch():
+        if action.dispatch_count >= settings.POWER_MAX_DISPATCHES:
+            action.fail(
+                f"Sent to a worker {action.dispatch_count} times without an outcome, so Switchboard gave up. "
+                "Check that the power workers are running, then ask again."
+            )
+            continue
+        if dispatch(action):
+            sent += 1
+    if sent:
+        logger.info("power sweep re-sent %s action(s)", sent)
+    return sent

@@ -1,0 +1,379 @@
+"""Switchboard settings: one file, read from the environment.
+
+Every value has a default that lets `make run` work on a fresh machine with
+nothing configured (SQLite and Celery's filesystem transport under var/).
+Production sets the variables listed in the README; a malformed value stops
+the process with ImproperlyConfigured instead of limping on.
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+import environ
+from cryptography.fernet import Fernet
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+
+
+def env_bool(name, default):
+    """A boolean variable; anything but a clear yes/no is a configuration error."""
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false, not {raw!r}")
+
+
+def env_int(name, default):
+    """An integer variable; a typo fails loudly rather than falling back."""
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}") from None
+
+
+VAR_DIR = Path(os.environ.get("SWITCHBOARD_VAR_DIR") or BASE_DIR / "var")
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def stored_secret(name, make):
+    """The value of secret `name` from the environment, else from var/ (made once).
+
+    A single-host install works with nothing configured and keeps its keys
+    across restarts; a production deployment sets them in the environment.
+    """
+    if os.environ.get(name):
+        return os.environ[name]
+    path = VAR_DIR / name.lower()
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(make())
+    return path.read_text().strip()
+
+
+DEBUG = env_bool("DEBUG", False)
+
+SECRET_KEY = stored_secret("SECRET_KEY", lambda: secrets.token_urlsafe(50))
+
+# Fernet keys for secrets at rest (PDU/BMC credentials, S3 keys). Several keys,
+# comma-separated, allow rotation: the first encrypts, all of them decrypt.
+FIELD_ENCRYPTION_KEY = [
+    key.strip()
+    for key in stored_secret("FIELD_ENCRYPTION_KEY", lambda: Fernet.generate_key().decode()).split(",")
+    if key.strip()
+]
+for _key in FIELD_ENCRYPTION_KEY:
+    try:
+        Fernet(_key)
+    except ValueError:
+        raise ImproperlyConfigured(
+            "FIELD_ENCRYPTION_KEY must be one or more comma-separated Fernet keys "
+            "(make one with: python -c 'from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())')"
+        ) from None
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+SITE_URL = os.environ.get("SITE_URL", "http://localhost:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "core.apps.SwitchboardAdminConfig",  # the Django admin, with MFA
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_celery_beat",
+    "django_celery_results",
+    "django_htmx",
+    "simple_history",
+    # Switchboard's own apps, lowest layer first: each imports only the ones above it in this list.
+    "core",
+    "coop",
+    "hosts",
+    "incidents",
+    "power",
+    "backups",
+    "front",
+    "demo",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "coop.middleware.viewer_time_zone",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    # Records which user made each change kept by django-simple-history.
+    "simple_history.middleware.HistoryRequestMiddleware",
+]
+
+ROOT_URLCONF = "switchboard.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "core.page_cache.csrf_placeholder",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "switchboard.wsgi.application"
+
+# --- Database -----------------------------------------------------------------
+DATABASES = {
+    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'switchboard.sqlite3'}"),
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The web process, the worker and beat share one file: wait for locks
+    # instead of failing, and let readers run beside the writer.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env_int("CONN_MAX_AGE", 60))
+    DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis: Celery broker and cache when set; embedded stand-ins otherwise ----
+REDIS_URL = os.environ.get("REDIS_URL", "")
+REDIS_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3600,
+    # Without these a Redis that accepts connections but never answers (hung, or behind a dead
+    # proxy) makes a publish wait forever, and with it the request that pressed the button.
+    "socket_connect_timeout": 2,
+    "socket_timeout": 3,
+}
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # A Redis that accepts connections but never answers must not hang every page.
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    }
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_BROKER_TRANSPORT_OPTIONS = REDIS_BROKER_TRANSPORT_OPTIONS
+else:
+    # A file cache is shared by the web process and the worker, unlike locmem.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
+    _queue = VAR_DIR / "celery" / "queue"
+    _processed = VAR_DIR / "celery" / "processed"
+    _control = VAR_DIR / "celery" / "control"
+    for _folder in (_queue, _processed, _control):
+        _folder.mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_queue),
+        "data_folder_out": str(_queue),
+        "processed_folder": str(_processed),
+        # Broadcasts (celery inspect, revoke); kombu's default is ./control.
+        "control_folder": str(_control),
+        "store_processed": False,
+        "polling_interval": 0.1,
+    }
+
+CELERY_RESULT_BACKEND = "django-db"
+CELERY_RESULT_EXTENDED = True
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A web request gives up on a dead broker after two tries (Celery's default is four): work that must not be
+# lost is a row first, and a sweep sends it once the broker is back.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TIMEZONE = "UTC"
+
+# --- Email ----------------------------------------------------------------------
+# The console backend prints invitation and password-reset links: only for the local demo.
+# Elsewhere the default is a mail server on this host, as Django's own default.
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25")
+vars().update(EMAIL_CONFIG)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "switchboard@example.org")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- Passwords, sessions, security ---------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# Production defaults are the safe ones; `make run` sets DEBUG=true for plain HTTP.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+# Only lets a domain's owner submit its apex to browsers' preload list; harmless on a subdomain.
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
+if env_bool("USE_X_FORWARDED_PROTO", False):
+    # Only behind a proxy that sets this header itself and strips the client's.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+
+# --- Internationalisation --------------------------------------------------------
+LANGUAGE_CODE = "en"
+TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files ----------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+
+# --- Logging -----------------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+}
+
+# --- Switchboard ---------------------------------------------------------------------
+# Every admin page needs a session that passed a second factor. Off only for the local demo.
+ADMIN_REQUIRES_MFA = env_bool("ADMIN_REQUIRES_MFA", True)
+# Member pages are stored per viewer until the data changes (core.page_cache), for at most
+# this many seconds; 0 renders every request afresh.
+PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 60)
+# How long a contact method stays trusted after someone confirmed it works.
+CONTACT_VERIFICATION_MAX_AGE_DAYS = env_int("CONTACT_VERIFICATION_MAX_AGE_DAYS", 180)
+# Contracts ending within this many days are flagged.
+CONTRACT_WARNING_DAYS = env_int("CONTRACT_WARNING_DAYS", 60)
+# S3 backup targets are checked this often (minutes); heartbeat targets are judged on every beat.
+BACKUP_CHECK_EVERY_MINUTES = env_int("BACKUP_CHECK_EVERY_MINUTES", 60)
+# Heartbeat pings and check results older than this are deleted daily (the last good check stays).
+BACKUP_HISTORY_DAYS = env_int("BACKUP_HISTORY_DAYS", 180)
+# Every periodic task, in one place: name → the task, how often (seconds), what it is for.
+# `migrate` installs a missing entry into django-celery-beat's tables (core.beat) and never
+# touches one that exists, so an interval an admin changed or a task they disabled stays so.
+# (Not CELERY_BEAT_SCHEDULE: beat rewrites those entries at every start, undoing admin edits.)
+BEAT_SCHEDULE = {
+    "sweep-power-actions": {
+        "task": "power.sweep_power_actions",
+        "every": 30,
+        "description": "Re-send power actions a worker never got; fail the ones nobody finished.",
+    },
+    "check-due-backups": {
+        "task": "backups.check_due_backups",
+        "every": 300,
+        "description": "Queue due S3 backup checks and judge heartbeats.",
+    },
+    "prune-backup-history": {
+        "task": "backups.prune_backup_history",
+        "every": 86400,
+        "description": "Delete backup history past BACKUP_HISTORY_DAYS.",
+    },
+}
+
+# Power actions (hosts/power/tasks.py): how long to wait for a cycled outlet to read on again.
+POWER_VERIFY_SECONDS = env_int("POWER_VERIFY_SECONDS", 30)
+# A worker's lease on its controller; once it lapses on a running action, that worker died and the
+# sweep sends the action again (it reads the outlet back, never switches twice). Longer than any run.
+POWER_LOCK_SECONDS = env_int("POWER_LOCK_SECONDS", 120)
+# A queue of their own keeps power actions from waiting behind slow jobs (empty: Celery's default queue).
+POWER_QUEUE = os.environ.get("POWER_QUEUE", "")
+# Commands to one controller go one at a time: a task waits this long (seconds) for the controller's
+# lease, then steps aside and comes back; after this many such retries the action fails as "busy".
+POWER_LOCK_WAIT_SECONDS = env_int("POWER_LOCK_WAIT_SECONDS", 10)
+POWER_LOCK_RETRIES = env_int("POWER_LOCK_RETRIES", 60)
+# A controller that did not answer before the command went out is tried again this many times (backoff).
+POWER_TRANSPORT_RETRIES = env_int("POWER_TRANSPORT_RETRIES", 3)
+# How often (milliseconds) a running action reads the outlet back while waiting for the expected state.
+POWER_POLL_INTERVAL = env_int("POWER_POLL_INTERVAL_MS", 500) / 1000
+# After a cycle the outlet may still read on for a moment: wait this long to see it go off before trusting "on".
+POWER_CYCLE_SEEN_OFF_SECONDS = env_int("POWER_CYCLE_SEEN_OFF_SECONDS", 5)
+# A machine needs time to boot before its monitors can say whether it answers after a power action.
+POWER_BOOT_GRACE_SECONDS = env_int("POWER_BOOT_GRACE_SECONDS", 180)
+# A task sent this many times without an outcome is failed by the sweep instead of being sent forever.
+POWER_MAX_DISPATCHES = env_int("POWER_MAX_DISPATCHES", 10)
+# A manual action nobody marked done on site within this many hours is failed by the sweep.
+POWER_MANUAL_DEADLINE_HOURS = env_int("POWER_MANUAL_DEADLINE_HOURS", 4)
+
+# --- Login: django-allauth, invite-only, TOTP MFA ----------------------------------------
+# Email + password; sign-up only through an invitation link (coop.adapters), and
+# the invitation proves the address, so invited people are never asked to verify
+# it. Addresses added any other way must be verified by email before they count.
+INSTALLED_APPS += ["allauth", "allauth.account", "allauth.mfa"]
+MIDDLEWARE.append("allauth.account.middleware.AccountMiddleware")
+# Django's and allauth's backends, loading each user's roles in the same query (coop.backends).
+AUTHENTICATION_BACKENDS = [
+    "coop.backends.ModelBackend",
+    "coop.backends.AuthenticationBackend",
+]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "/"
+ACCOUNT_ADAPTER = "coop.adapters.AccountAdapter"
+ACCOUNT_FORMS = {"signup": "coop.adapters.InvitationSignupForm"}
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Switchboard] "
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = SITE_URL.split(":", 1)[0]
+# TOTP with recovery codes; no "trust this browser": every login asks for a code.
+MFA_ADAPTER = "coop.adapters.MFAAdapter"
+MFA_FORMS = {
+    "authenticate": "coop.adapters.AuthenticateForm",
+    "reauthenticate": "coop.adapters.ReauthenticateForm",
+    "activate_totp": "coop.adapters.ActivateTOTPForm",
+}
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Switchboard"
+# One 30 s step either side: phones' clocks drift, and a volunteer in an outage should not retype.
+MFA_TOTP_TOLERANCE = 1
+# Days an invitation link works after it was (last) sent.
+INVITATION_VALID_DAYS = env_int("INVITATION_VALID_DAYS", 7)

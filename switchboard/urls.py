@@ -1,0 +1,25 @@
+"""Every URL of Switchboard, grouped by object. Grep here to find a page's view."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from coop import invitation_views
+
+invitation_urls = [
+    path("<str:token>/", invitation_views.accept_invitation, name="invitation"),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("invitations/", include(invitation_urls)),
+    # Pages: grep these modules for a page's URL and view.
+    path("", include("front.urls")),
+    path("", include("hosts.urls")),
+    path("", include("incidents.urls")),
+    path("", include("power.urls")),
+    path("", include("backups.urls")),
+]
+
+# Unknown hostnames and the like: a 404 that offers to search for what was asked.
+handler404 = "front.views.overview.page_not_found"

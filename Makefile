@@ -13,7 +13,7 @@ RUN_STAMP := $(VENV)/.installed-requirements
 TEST_STAMP := $(VENV)/.installed-requirements-test
 DEMO_STAMP := $(VENV)/.installed-requirements-demo
 
-# Made by `manage.py seed_demo` (coop/demo/).
+# Made by `manage.py seed_demo` (demo/seed/).
 DEMO_LOGIN := demo@example.org / switchboard-demo
 # The demo: plain HTTP on localhost, the admin open with the published demo password (a real
 # install asks admins for an authenticator code), and Celery allowed to run as root.

@@ -1,4 +1,4 @@
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 from django.contrib.admin import apps as admin_apps
 
 
@@ -23,7 +23,8 @@ class CoreConfig(AppConfig):
         for connection in connections.all(initialized_only=True):
             watch_connection(sender=None, connection=connection)
         # Beat's schedule (settings.BEAT_SCHEDULE) is installed after every migrate, once per entry.
-        post_migrate.connect(install_beat_schedule, sender=self)
+        # Sent for apps with models only, so hooked to beat's own app (core has no models).
+        post_migrate.connect(install_beat_schedule, sender=apps.get_app_config("django_celery_beat"))
 
 
 class SwitchboardAdminConfig(admin_apps.AdminConfig):

@@ -15,6 +15,7 @@ class IncidentForm(forms.ModelForm):
         model = Incident
         fields = [
             "title",
+            "cause",
             "severity",
             "status",
             "is_public",
@@ -24,6 +25,13 @@ class IncidentForm(forms.ModelForm):
             "started_at",
             "resolved_at",
         ]
+
+    def clean(self):
+        cleaned = super().clean()
+        if "title" in self.changed_data:
+            # A person's title replaces Switchboard's: the incident may now be made public.
+            self.instance.title_by_switchboard = False
+        return cleaned
 
 
 class TimelineEntryInline(admin.TabularInline):
@@ -71,16 +79,17 @@ class IncidentAdmin(admin.ModelAdmin):
         "machine_count",
         "open_action_items",
     ]
-    list_filter = ["status", "severity", "is_public"]
+    list_filter = ["status", "severity", "cause", "is_public"]
     search_fields = ["title", "summary", "machines__hostname", "guests__name"]
     autocomplete_fields = ["machines", "guests"]
-    readonly_fields = ["created_by"]
+    readonly_fields = ["created_by", "title_by_switchboard", "cause_key"]
     date_hierarchy = "started_at"
     ordering = ["-started_at"]
     inlines = [TimelineEntryInline, ActionItemInline]
     actions = ["resolve"]
     fieldsets = [
-        (None, {"fields": ["title", "severity", "status", "is_public", "summary"]}),
+        (None, {"fields": ["title", "title_by_switchboard", "severity", "status", "is_public", "summary"]}),
+        ("Cause", {"fields": ["cause", "cause_key"]}),
         ("Affected", {"fields": ["machines", "guests"]}),
         ("Time", {"fields": ["started_at", "resolved_at", "created_by"]}),
     ]

@@ -319,7 +319,7 @@ BEAT_SCHEDULE = {
     },
 }
 
-# Power actions (hosts/power/tasks.py): how long to wait for a cycled outlet to read on again.
+# Power actions (power/tasks.py): how long to wait for a cycled outlet to read on again.
 POWER_VERIFY_SECONDS = env_int("POWER_VERIFY_SECONDS", 30)
 # A worker's lease on its controller; once it lapses on a running action, that worker died and the
 # sweep sends the action again (it reads the outlet back, never switches twice). Longer than any run.

@@ -160,7 +160,7 @@ class CeleryWorker:
 def running_worker(redis_url, log, purpose, **settings_env):
     """Run a `celery -A switchboard worker` on Redis, this session's test database and a queue of its own.
 
-    `settings_env` are extra environment variables for coop/settings.py (e.g. POWER_LOCK_SECONDS="2").
+    `settings_env` are extra environment variables for switchboard/settings.py (e.g. POWER_LOCK_SECONDS="2").
     On leaving, the worker is stopped (if a test has not killed it already) and its queue deleted.
     """
     from switchboard.celery import app

@@ -1,6 +1,7 @@
 """Beat's schedule is declared in settings.BEAT_SCHEDULE, installed by migrate, and stays as an admin edits it."""
 
 import pytest
+from django.conf import settings
 from django_celery_beat.models import PeriodicTask
 
 from core.beat import install_beat_schedule
@@ -15,6 +16,21 @@ def install_schedule():
     install_beat_schedule()
 
 
+def test_migrate_installs_every_entry_of_the_schedule():
+    # The test database was made by `migrate`: nothing here installs anything.
+    installed = set(PeriodicTask.objects.values_list("name", flat=True))
+    assert set(settings.BEAT_SCHEDULE) <= installed
+
+
+def test_installing_again_leaves_an_entry_an_admin_disabled_as_it_is():
+    install_schedule()
+    PeriodicTask.objects.filter(name="check-due-backups").update(enabled=False)
+
+    assert install_beat_schedule() == []
+
+    assert not PeriodicTask.objects.get(name="check-due-backups").enabled
+
+
 def test_every_scheduled_job_names_a_task_the_worker_knows():
     install_schedule()
     app.loader.import_default_modules()  # what a worker does at start: autodiscover tasks.py
@@ -24,6 +40,7 @@ def test_every_scheduled_job_names_a_task_the_worker_knows():
         "sweep-power-actions": "power.sweep_power_actions",
         "prune-backup-history": "backups.prune_backup_history",
     }
+    assert scheduled == {name: entry["task"] for name, entry in settings.BEAT_SCHEDULE.items()}
     for task in scheduled.values():
         assert task in app.tasks, f"{task} is scheduled but no module registers it"
 

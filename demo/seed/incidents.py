@@ -102,6 +102,8 @@ def seed_past_incident(s, user, machines, guests, people):
         Incident,
         {"title": INCIDENT_TITLE},
         {
+            "cause": Incident.Cause.OUTAGE,
+            "created_by": user,
             "severity": Incident.Severity.CRITICAL,
             "status": Incident.Status.RESOLVED,
             "is_public": True,

@@ -27,12 +27,12 @@ def _open_incidents(incidents):
     return incidents.exclude(status=Incident.Status.RESOLVED).order_by("-started_at")[:5]
 
 
-def _recent_timeline(incidents):
-    """The newest entries on the timelines of the latest of these incidents."""
+def _recent_timeline(incidents, **subject):
+    """The newest entries on the subject's own timeline and those of the latest of these incidents."""
     # Bounded to recent incidents, so a machine's long history does not slow its outage page.
     latest = incidents.order_by("-started_at").values("pk")[:RECENT_INCIDENTS]
     return (
-        TimelineEntry.objects.filter(incident__in=latest)
+        TimelineEntry.objects.filter(Q(incident__in=latest) | Q(**subject))
         .select_related("incident", "author")
         .order_by("-at", "-pk")[:TIMELINE_ROWS]
     )
@@ -83,7 +83,7 @@ def machine_detail(request: HttpRequest, hostname):
         "backups": BackupTarget.objects.filter(
             Q(machine=machine) | Q(guest__in=machine.guests.values("pk"))
         ).select_related("guest")[:DETAIL_ROWS],
-        "timeline": _recent_timeline(incidents),
+        "timeline": _recent_timeline(incidents, machine=machine),
         "addresses": machine.addresses.all(),
         "dns_names": machine.dns_names.all(),
         "contracts": machine.contracts.select_related("provider"),
@@ -131,6 +131,6 @@ def guest_detail(request: HttpRequest, name):
         "software": guest.software.all(),
         "runbooks": guest.runbooks.all()[:DETAIL_ROWS],
         "backups": guest.backup_targets.all()[:DETAIL_ROWS],
-        "timeline": _recent_timeline(incidents),
+        "timeline": _recent_timeline(incidents, guest=guest),
     }
     return render(request, "front/guest_detail.html", context)

@@ -87,7 +87,8 @@ def _status_context(request):
     recent = timezone.now() - timedelta(days=STATUS_RECENT_DAYS)
     public_timeline = TimelineEntry.objects.filter(is_public=True).order_by("-at", "-pk")
     incidents = (
-        Incident.objects.filter(is_public=True)
+        # A title Switchboard wrote may name internal hosts: not shown until a person retitles it.
+        Incident.objects.filter(is_public=True, title_by_switchboard=False)
         .filter(Q(resolved_at__isnull=True) | Q(resolved_at__gte=recent))
         .prefetch_related(Prefetch("timeline", queryset=public_timeline[:20], to_attr="public_timeline"))
         .order_by("-started_at")[:20]

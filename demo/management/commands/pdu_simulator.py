@@ -1,4 +1,4 @@
-"""Run the APC-like PDU simulator (hosts/power/simulator.py) for the demo: `manage.py pdu_simulator --port 16161`."""
+"""Run the APC-like PDU simulator (demo/pdu_simulator.py) for the demo: `manage.py pdu_simulator --port 16161`."""
 
 import asyncio
 import contextlib

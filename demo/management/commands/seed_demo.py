@@ -1,4 +1,4 @@
-"""`python manage.py seed_demo`: load the demo co-op (see coop/demo/). Safe to run again."""
+"""`python manage.py seed_demo`: load the demo co-op (see demo/seed/). Safe to run again."""
 
 import time
 

@@ -147,11 +147,11 @@ class IncidentAdmin(admin.ModelAdmin):
 
 @admin.register(TimelineEntry)
 class TimelineEntryAdmin(admin.ModelAdmin):
-    list_display = ["at", "incident", "kind", "short_body", "author", "is_public"]
-    list_select_related = ["incident", "author"]
+    list_display = ["at", "incident", "machine", "guest", "kind", "short_body", "author", "is_public"]
+    list_select_related = ["incident", "machine", "guest", "author"]
     list_filter = ["kind", "is_public"]
-    search_fields = ["body", "incident__title"]
-    autocomplete_fields = ["incident"]
+    search_fields = ["body", "incident__title", "machine__hostname", "guest__name"]
+    autocomplete_fields = ["incident", "machine", "guest"]
     readonly_fields = ["author"]
     date_hierarchy = "at"
     ordering = ["-at"]

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from hosts.models import HostedService, Monitor
-from incidents.models import Incident
+from incidents.models import Incident, TimelineEntry
 
 from .scene import NOOR_PHONE, PRIVATE_NOTE, WIKI_IPV4, WIKI_IPV6
 
@@ -57,6 +57,13 @@ def test_public_incidents_show_only_their_public_timeline(client, scene):
     assert "dom0 down: wiki offline" in html
     assert "The wiki is offline; we are working on it." in html
     assert "Texted Noor" not in html
+
+
+def test_a_note_switchboard_wrote_stays_private_even_if_marked_public(client, scene):
+    entry = scene.incident.note("Ping to dom0.harbor.example.org (192.0.2.1) failed.", kind="check_failed")
+    TimelineEntry.objects.filter(pk=entry.pk).update(is_public=True)  # as a careless script might
+
+    assert "192.0.2.1" not in status_page(client)
 
 
 def test_private_and_long_resolved_incidents_are_not_shown(client, scene):

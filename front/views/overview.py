@@ -85,7 +85,8 @@ def _status_body(request):
 def _status_context(request):
     services = HostedService.objects.filter(is_public=True).with_monitor_state().order_by("name", "pk")
     recent = timezone.now() - timedelta(days=STATUS_RECENT_DAYS)
-    public_timeline = TimelineEntry.objects.filter(is_public=True).order_by("-at", "-pk")
+    # Only a person's words: an entry Switchboard wrote stays private even if marked public.
+    public_timeline = TimelineEntry.objects.filter(is_public=True, author__isnull=False).order_by("-at", "-pk")
     incidents = (
         # A title Switchboard wrote may name internal hosts: not shown until a person retitles it.
         Incident.objects.filter(is_public=True, title_by_switchboard=False)

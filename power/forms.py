@@ -13,7 +13,7 @@ class PowerRequestForm(forms.Form):
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}),
         max_length=1000,
-        help_text="Goes on the incident timeline, e.g. “dom0 frozen, no ping, console dead”.",
+        help_text="Goes on the machine's timeline (and its open incident), e.g. “dom0 frozen, no ping, console dead”.",
     )
     confirm_hostname = forms.CharField(label="Type the machine's hostname to confirm", max_length=253)
     cooldown_override = forms.CharField(
@@ -45,7 +45,7 @@ class PowerRequestForm(forms.Form):
 
 
 class CancelForm(forms.Form):
-    reason = forms.CharField(max_length=500, help_text="Recorded on the incident timeline with your name.")
+    reason = forms.CharField(max_length=500, help_text="Recorded on the machine's timeline with your name.")
 
     def clean_reason(self):
         reason = self.cleaned_data["reason"].strip()
@@ -58,5 +58,5 @@ class RevealForm(forms.Form):
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}),
         max_length=500,
-        help_text="Recorded on the incident timeline with your name.",
+        help_text="Recorded on the machine's timeline with your name.",
     )

@@ -105,7 +105,7 @@ def power_action_cancel(request: HttpRequest, hostname, pk):
     if not action.is_active:
         messages.info(request, "This action was already finished.")
     elif not form.is_valid():
-        messages.error(request, "Say why you cancel it: the reason goes on the incident timeline.")
+        messages.error(request, "Say why you cancel it: the reason goes on the machine's timeline.")
     elif not action.cancel(by=request.user, reason=form.cleaned_data["reason"]):
         messages.info(request, "This action was already finished.")
     return redirect("power_action", hostname=machine.hostname, pk=action.pk)

@@ -7,10 +7,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from coop.models import Site
 from core.management.commands.worker_status import broker_for_humans
 from core.tasks import worker_health
-from hosts.models import Machine
 
 from .conftest import delete_queue, unique_queue
 
@@ -21,13 +19,12 @@ from .conftest import delete_queue, unique_queue
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.worker
 @pytest.mark.xdist_group("celery_worker")
-def test_worker_counts_a_machine_added_in_this_test(celery_worker):
-    site = Site.objects.create(name="Hurricane Electric FMT2", slug="fmt2")
-    Machine.objects.create(hostname="xen1.fmt2.example.org", site=site)
+def test_worker_counts_an_account_added_in_this_test(celery_worker, django_user_model):
+    django_user_model.objects.create_user("new-volunteer", "new-volunteer@example.org")
 
     answer = worker_health.apply_async(queue=celery_worker.queue).get(timeout=10)
 
-    assert answer["machines"] == 1
+    assert answer["accounts"] == 1
     assert answer["worker"] == celery_worker.nodename
     assert answer["pid"] == celery_worker.pid != os.getpid()
     assert answer["database"] == f"{connection.vendor} {connection.settings_dict['NAME']}"
@@ -42,7 +39,7 @@ def test_worker_status_reports_the_worker_that_answered(celery_worker):
     call_command("worker_status", "--queue", celery_worker.queue, stdout=out)
 
     assert out.getvalue().startswith(f"OK: worker {celery_worker.nodename} (pid {celery_worker.pid}) answered in")
-    assert "it sees 0 machine(s)" in out.getvalue()
+    assert "it sees 0 account(s)" in out.getvalue()
 
 
 @pytest.mark.django_db

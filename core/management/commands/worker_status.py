@@ -66,6 +66,6 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"OK: worker {answer['worker']} (pid {answer['pid']}) answered in {elapsed:.2f} s "
-                f"through {broker}; it sees {answer['machines']} machine(s) in the {answer['database']} database"
+                f"through {broker}; it sees {answer['accounts']} account(s) in the {answer['database']} database"
             )
         )

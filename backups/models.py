@@ -259,13 +259,18 @@ class BackupTarget(models.Model):
 
     def _tell_incident(self, old, new, check, key, unreachable, now):
         """Tell incidents.policy about a change of state; returns the incident this target is now on (or None)."""
-        body = f"Backup “{self.name}”: {old.label} → {new.label}. {check.message}".strip()
+        change = f"{old.label} → {new.label}" if new != old else f"still {new.label.lower()}"
+        body = f"Backup “{self.name}”: {change}. {check.message}".strip()
         kind = TimelineEntry.Kind.BACKUP
         current = self.incident if self.incident_id and self.incident.is_open else None
         if current is not None and current.cause_key != key:
             # Good again, or failing another way (its endpoint answers again but the backup is stale).
-            others = BackupTarget.objects.filter(incident=current).exclude(pk=self.pk).exists()
-            policy.leave(current, cause=Incident.Cause.BACKUP, note=body, kind=kind, still_affected=others, at=now)
+            def others_still_on(incident):
+                return BackupTarget.objects.filter(incident=incident).exclude(pk=self.pk).exists()
+
+            policy.leave(
+                current, cause=Incident.Cause.BACKUP, note=body, kind=kind, still_affected=others_still_on, at=now
+            )
         if key is None:
             return None
         subject = {"guests": [self.guest]} if self.guest_id else {"machines": [self.machine]}

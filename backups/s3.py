@@ -8,6 +8,7 @@ backups.verdicts. It never raises for a broken endpoint: "could not check" is a 
 
 import threading
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
@@ -42,8 +43,20 @@ class Location:
 
     @property
     def endpoint(self):
-        """The endpoint as people name it: its URL, or AWS's in the region."""
-        return self.endpoint_url or f"AWS S3 ({self.region or 'us-east-1'})"
+        """The endpoint as people name it, the same however its URL was typed: scheme://host[:port], or AWS's."""
+        if not self.endpoint_url:
+            return f"AWS S3 ({self.region or 'us-east-1'})"
+        url = urlsplit(self.endpoint_url.strip())
+        scheme = (url.scheme or "https").lower()
+        host = (url.hostname or "").lower()
+        if ":" in host:
+            host = f"[{host}]"
+        try:
+            port = url.port
+        except ValueError:  # a port out of range: the check will say it cannot connect
+            return self.endpoint_url.strip().lower().rstrip("/")
+        port = f":{port}" if port and port != {"https": 443, "http": 80}.get(scheme) else ""
+        return f"{scheme}://{host}{port}{url.path.rstrip('/')}"
 
     def __repr__(self):
         # Never the secret, whoever prints this.

@@ -28,6 +28,20 @@ class IncidentForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        incident = self.instance
+        reopened = cleaned.get("status") not in (None, Incident.Status.RESOLVED)
+        if reopened and incident.pk and incident.cause_key:
+            newer = (
+                Incident.objects.filter(cause=incident.cause, cause_key=incident.cause_key)
+                .exclude(status=Incident.Status.RESOLVED)
+                .exclude(pk=incident.pk)
+                .first()
+            )
+            if newer is not None:
+                raise forms.ValidationError(
+                    f"Switchboard has opened a newer incident for the same thing: #{newer.pk} “{newer.title}”. "
+                    "Work on that one, or resolve it before reopening this one."
+                )
         if "title" in self.changed_data:
             # A person's title replaces Switchboard's: the incident may now be made public.
             self.instance.title_by_switchboard = False

@@ -227,9 +227,11 @@ class TimelineEntry(models.Model):
                 "secret_revealed": "amber",
             }.get(self.value, "grey")
 
-    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, null=True, blank=True, related_name="timeline")
-    machine = models.ForeignKey(Machine, on_delete=models.CASCADE, null=True, blank=True, related_name="timeline")
-    guest = models.ForeignKey(Guest, on_delete=models.CASCADE, null=True, blank=True, related_name="timeline")
+    # The audit trail outlives what it is about: deleting an incident, machine or guest keeps its
+    # entries (who power-cycled what, who saw a password), no longer linked to it.
+    incident = models.ForeignKey(Incident, on_delete=models.SET_NULL, null=True, blank=True, related_name="timeline")
+    machine = models.ForeignKey(Machine, on_delete=models.SET_NULL, null=True, blank=True, related_name="timeline")
+    guest = models.ForeignKey(Guest, on_delete=models.SET_NULL, null=True, blank=True, related_name="timeline")
     at = models.DateTimeField(default=timezone.now)
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.NOTE)
     body = models.TextField()
@@ -245,12 +247,6 @@ class TimelineEntry(models.Model):
             models.Index(fields=["incident", "at"]),
             models.Index(fields=["machine", "at"], name="timeline_machine_idx"),
             models.Index(fields=["guest", "at"], name="timeline_guest_idx"),
-        ]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(incident__isnull=False) | Q(machine__isnull=False) | Q(guest__isnull=False),
-                name="timelineentry_has_a_subject",
-            ),
         ]
 
     def __str__(self):

@@ -10,9 +10,10 @@ endpoint many targets share), "machine:3" or "guest:7" (an outage).
    - An open incident with the same cause and key is joined: the note goes on its timeline and
      newly affected machines and guests are added to it. Never a second one: a database
      constraint keeps one open incident per cause and key, even when two workers race.
-   - An outage joins an open outage already naming the machine or guest (a person's, or one a
-     monitor of its host opened): a host outage absorbs its guests' (one incident listing them
-     all, one alert).
+   - An outage joins what people are already working on for the machine or guest: an open
+     outage, a person's incident or planned maintenance naming it, its guest or the guest's
+     host. A host outage absorbs its guests' (one incident listing them all, one alert), and a
+     monitor going red during planned maintenance joins the maintenance.
    - Otherwise a new incident is opened, with a title written for members.
    People open incidents with open_by_person().
    An open incident of another cause is never joined: a failing backup is not an outage of the
@@ -79,13 +80,14 @@ def _report(cause, key, title, note, kind, machines, guests, severity, at):
 def _find_or_open(cause, key, title, machines, guests, severity, at):
     incident = _open(cause, key).select_for_update().first()
     if incident is None and cause == Incident.Cause.OUTAGE:
-        # An open outage already naming the machine (or the guest, or the guest's host), whoever
-        # opened it, a person or another monitor: one outage, one timeline.
+        # What people are already working on for the machine (or the guest, or the guest's host):
+        # another monitor's outage, a person's incident, planned maintenance. One timeline.
         named = Q(machines__in=[m.pk for m in machines]) | Q(guests__in=[g.pk for g in guests])
         named |= Q(machines__in=[g.machine_id for g in guests])
-        outages = Incident.objects.filter(cause=cause).exclude(status=Incident.Status.RESOLVED)
-        found = outages.filter(named).order_by("started_at", "pk").values("pk")[:1]
-        incident = outages.filter(pk__in=found).select_for_update().first()
+        worked_on = Incident.objects.filter(cause__in=WORKED_ON).exclude(status=Incident.Status.RESOLVED)
+        outage_first = Case(When(cause=Incident.Cause.OUTAGE, then=Value(0)), default=Value(1))
+        found = worked_on.filter(named).order_by(outage_first, "started_at", "pk").values("pk")[:1]
+        incident = worked_on.filter(pk__in=found).select_for_update().first()
     if incident is not None:
         return incident, False
     incident = Incident.objects.create(
@@ -139,8 +141,11 @@ def _name(user):
 def recover(cause, key, *, note, kind, still_affected=False, at=None):
     """What `key` names is fine again: note it and resolve its open incident, unless still_affected.
 
-    Returns the incident it noted on (resolved or not), or None when `key` has none open.
-    Touches only an incident of this cause and key: a producer resolves only what it opened.
+    `still_affected` may be a function of the incident, asked once the incident is locked: two
+    workers recovering the last two things on it at once then see each other's work in turn,
+    and the second resolves it. Returns the incident it noted on (resolved or not), or None when
+    `key` has none open. Touches only an incident of this cause and key: a producer resolves
+    only what it opened.
     """
     at = at or timezone.now()
     with transaction.atomic():
@@ -148,6 +153,8 @@ def recover(cause, key, *, note, kind, still_affected=False, at=None):
         if incident is None:
             return None
         incident.note(note, kind=kind, at=at)
+        if callable(still_affected):
+            still_affected = still_affected(incident)
         if not still_affected:
             incident.resolve(note="Resolved by Switchboard: everything it reported here is fine again.", at=at)
         return incident

@@ -27,13 +27,13 @@ def _open_incidents(incidents):
     return incidents.exclude(status=Incident.Status.RESOLVED).order_by("-started_at")[:5]
 
 
-def _recent_timeline(incidents, **subject):
+def _recent_timeline(incidents, subject):
     """The newest entries on the subject's own timeline and on those of the latest of these incidents."""
     # Bounded to recent incidents, so a machine's long history does not slow its outage page.
     latest = incidents.order_by("-started_at").values("pk")[:RECENT_INCIDENTS]
     entries = TimelineEntry.objects.select_related("incident", "author").order_by("-at", "-pk")
     # Two walks of their own indexes, merged here: one query with OR between them reads every entry.
-    found = [*entries.filter(incident__in=latest)[:TIMELINE_ROWS], *entries.filter(**subject)[:TIMELINE_ROWS]]
+    found = [*entries.filter(incident__in=latest)[:TIMELINE_ROWS], *entries.filter(subject)[:TIMELINE_ROWS]]
     newest = sorted({entry.pk: entry for entry in found}.values(), key=lambda e: (e.at, e.pk), reverse=True)
     return newest[:TIMELINE_ROWS]
 
@@ -83,7 +83,7 @@ def machine_detail(request: HttpRequest, hostname):
         "backups": BackupTarget.objects.filter(
             Q(machine=machine) | Q(guest__in=machine.guests.values("pk"))
         ).select_related("guest")[:DETAIL_ROWS],
-        "timeline": _recent_timeline(incidents, machine=machine),
+        "timeline": _recent_timeline(incidents, subject=Q(machine=machine)),
         "addresses": machine.addresses.all(),
         "dns_names": machine.dns_names.all(),
         "contracts": machine.contracts.select_related("provider"),
@@ -131,6 +131,7 @@ def guest_detail(request: HttpRequest, name):
         "software": guest.software.all(),
         "runbooks": guest.runbooks.all()[:DETAIL_ROWS],
         "backups": guest.backup_targets.all()[:DETAIL_ROWS],
-        "timeline": _recent_timeline(incidents, guest=guest),
+        # Its own entries and its host's (a power-cycle of the host took the guest down with it).
+        "timeline": _recent_timeline(incidents, subject=Q(guest=guest) | Q(machine=guest.machine_id)),
     }
     return render(request, "front/guest_detail.html", context)

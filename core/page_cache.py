@@ -102,7 +102,7 @@ def watch_writes(execute, sql, params, many, context):
 
 
 def watch_connection(sender, connection, **kwargs):
-    """connection_created receiver (coop.apps): every database connection reports its writes."""
+    """connection_created receiver (core.apps): every database connection reports its writes."""
     if watch_writes not in connection.execute_wrappers:
         connection.execute_wrappers.append(watch_writes)
 

@@ -176,7 +176,7 @@ def generate(machines_total, guests_total, entries_total):
                     kind="ping",
                     target=m.management_address,
                     state=Monitor.State.DOWN if i % 200 == 0 else Monitor.State.UP,
-                    last_checked_at=now,
+                    state_changed_at=now,
                 )
                 for i, m in enumerate(machines)
             ],
@@ -225,7 +225,7 @@ def generate(machines_total, guests_total, entries_total):
                     kind="http",
                     target=f"https://site{n:05d}.example.net/",
                     state=Monitor.State.DOWN if n % 100 == 7 else Monitor.State.UP,
-                    last_checked_at=now,
+                    state_changed_at=now,
                 )
                 for n, g in enumerate(guests)
             ],

@@ -43,8 +43,6 @@ from .access import session_used_mfa
 log = logging.getLogger(__name__)
 
 GENERATION_KEY = "switchboard:data-generation"
-# Writes here never change what a page shows: sessions, Celery's task results and beat's clock.
-UNWATCHED_TABLE_PREFIXES = ("django_session", "django_celery_results_", "django_celery_beat_")
 WRITE = re.compile(
     r'\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM|TRUNCATE(?:\s+TABLE)?)\s+[`"]?(\w+)', re.IGNORECASE
 )
@@ -85,8 +83,9 @@ def data_changed():
 
 
 def is_watched_write(sql):
+    """True for a write to a table whose rows pages show (not one in settings.PAGE_CACHE_UNWATCHED_TABLES)."""
     match = WRITE.match(sql)
-    return bool(match) and not match.group(1).lower().startswith(UNWATCHED_TABLE_PREFIXES)
+    return bool(match) and not match.group(1).lower().startswith(tuple(settings.PAGE_CACHE_UNWATCHED_TABLES))
 
 
 def watch_writes(execute, sql, params, many, context):

@@ -241,17 +241,21 @@ class RunbookAdmin(SimpleHistoryAdmin):
 
 @admin.register(Monitor)
 class MonitorAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "subject", "kind", "state", "is_enabled", "interval", "last_checked_at"]
+    list_display = ["__str__", "subject", "kind", "state", "is_enabled", "interval", "state_changed_at"]
     list_select_related = ["machine", "guest"]
     list_filter = ["state", "kind", "is_enabled"]
     search_fields = ["target", "machine__hostname", "guest__name"]
     autocomplete_fields = ["machine", "guest"]
-    readonly_fields = ["state", "last_checked_at", "state_changed_at"]
+    readonly_fields = ["state", "state_changed_at"]
     ordering = ["target"]
     fieldsets = [
         (None, {"fields": ["machine", "guest", "kind", "target", "port", "is_enabled"]}),
-        ("Timing", {"fields": ["interval", "timeout"]}),
-        ("Latest result", {"fields": ["state", "last_checked_at", "state_changed_at"]}),
+        ("Timing", {"fields": ["interval", "timeout", "down_after", "up_after"]}),
+        (
+            "HTTP and DNS",
+            {"fields": ["expected_status", "keyword", "follow_redirects", "tls_warn_days", "expected_addresses"]},
+        ),
+        ("Latest result", {"fields": ["state", "state_changed_at"]}),
     ]
 
     @admin.display(description="watches")

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, validate_ipv46_address
 from django.db import models
 from django.db.models import Case, Exists, OuterRef, Subquery, Value, When
 from django.urls import reverse
@@ -14,6 +14,7 @@ from simple_history.models import HistoricalRecords
 
 from coop.models import Contract, Organization, Person, Site
 from core.fields import HostnameField
+from core.validators import validate_hostname
 
 
 class Lifecycle(models.TextChoices):
@@ -387,12 +388,18 @@ class Runbook(models.Model):
 
 
 class Monitor(models.Model):
-    """An uptime check of a machine or guest."""
+    """An uptime check of a machine or guest: what to check, how often, and when to call it down.
+
+    The checker (the monitors app) runs it and moves `state`; its routine bookkeeping (last
+    checked, latency, consecutive results) lives there, so a check that changes nothing writes
+    nothing here.
+    """
 
     class Kind(models.TextChoices):
         PING = "ping", "Ping"
         TCP = "tcp", "TCP port"
         HTTP = "http", "HTTP(S) URL"
+        DNS = "dns", "DNS name resolves"
 
     class State(models.TextChoices):
         UNKNOWN = "unknown", "Unknown"
@@ -412,9 +419,25 @@ class Monitor(models.Model):
     )
     interval = models.DurationField(default=timedelta(minutes=1))
     timeout = models.DurationField(default=timedelta(seconds=5))
+    down_after = models.PositiveSmallIntegerField(
+        default=2, validators=[MinValueValidator(1)], help_text="Down after this many failed checks in a row."
+    )
+    up_after = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1)], help_text="Up again after this many good checks in a row."
+    )
+    expected_status = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="HTTP: the status that means up; empty for any 2xx or 3xx."
+    )
+    keyword = models.CharField(max_length=200, blank=True, help_text="HTTP: the page must contain this text.")
+    follow_redirects = models.BooleanField(default=True, help_text="HTTP: follow redirects to the final page.")
+    tls_warn_days = models.PositiveSmallIntegerField(
+        default=14, help_text="HTTPS: warn when the certificate expires within this many days."
+    )
+    expected_addresses = models.CharField(
+        max_length=500, blank=True, help_text="DNS: addresses the name must resolve to, separated by spaces."
+    )
     is_enabled = models.BooleanField(default=True)
     state = models.CharField(max_length=10, choices=State.choices, default=State.UNKNOWN)
-    last_checked_at = models.DateTimeField(null=True, blank=True)
     state_changed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -440,6 +463,18 @@ class Monitor(models.Model):
             errors["target"] = "An HTTP check needs a full URL starting with http:// or https://."
         if self.interval is not None and self.interval < timedelta(seconds=10):
             errors["interval"] = "Check at most every 10 seconds."
+        if self.timeout is not None and self.interval is not None and self.timeout >= self.interval:
+            errors["timeout"] = "The timeout must be shorter than the interval."
+        if self.kind == self.Kind.DNS:
+            try:
+                validate_hostname(self.target.rstrip(".").lower())
+            except ValidationError:
+                errors["target"] = "A DNS check needs a DNS name, e.g. wiki.example.org."
+        for address in self.expected_addresses.split():
+            try:
+                validate_ipv46_address(address)
+            except ValidationError:
+                errors["expected_addresses"] = f"“{address}” is not an IP address."
         if errors:
             raise ValidationError(errors)
 

@@ -163,11 +163,15 @@ def recover(cause, key, *, note, kind, still_affected=False, at=None):
 def leave(incident, *, cause, note, kind, still_affected, at=None):
     """One thing reported on `incident` is no longer part of it (fine again, or now wrong in another way).
 
-    Like recover(), for a producer that knows the incident rather than its key; resolves it when
-    nothing else is affected and the incident is of this producer's cause and still open.
+    Like recover(), for a producer that knows the incident rather than its key: resolves it when
+    it is of this producer's cause, was opened by a producer and nothing else is affected. On an
+    incident a person opened (or of another cause) the news is only noted: a person resolves it.
     """
-    if incident is None or incident.cause != cause or not incident.cause_key:
+    if incident is None or not incident.is_open:
         return None
+    if incident.cause != cause or not incident.cause_key:
+        incident.note(note, kind=kind, at=at or timezone.now())
+        return incident
     return recover(cause, incident.cause_key, note=note, kind=kind, still_affected=still_affected, at=at)
 
 

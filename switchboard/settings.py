@@ -107,6 +107,7 @@ INSTALLED_APPS = [
     "incidents",
     "power",
     "backups",
+    "monitors",
     "front",
     "demo",
 ]
@@ -289,6 +290,19 @@ ADMIN_REQUIRES_MFA = env_bool("ADMIN_REQUIRES_MFA", True)
 # Member pages are stored per viewer until the data changes (core.page_cache), for at most
 # this many seconds; 0 renders every request afresh.
 PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 60)
+# Tables whose writes never change what a member page shows (core.page_cache): sessions, Celery's
+# results, beat's clock, and the uptime checker's routine bookkeeping (monitors.models.MonitorStatus).
+PAGE_CACHE_UNWATCHED_TABLES = (
+    "django_session",
+    "django_celery_results_",
+    "django_celery_beat_",
+    "monitors_monitorstatus",
+)
+# Uptime checks: how many monitors one task checks at once, how many probes run concurrently in
+# it, and the most monitors one dispatch hands out.
+MONITOR_BATCH_SIZE = env_int("MONITOR_BATCH_SIZE", 500)
+MONITOR_CONCURRENCY = env_int("MONITOR_CONCURRENCY", 500)
+MONITOR_DISPATCH_LIMIT = env_int("MONITOR_DISPATCH_LIMIT", 20000)
 # How long a contact method stays trusted after someone confirmed it works.
 CONTACT_VERIFICATION_MAX_AGE_DAYS = env_int("CONTACT_VERIFICATION_MAX_AGE_DAYS", 180)
 # Contracts ending within this many days are flagged.

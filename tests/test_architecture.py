@@ -41,7 +41,7 @@ LAYERS = [
     ["coop"],  # the directory: sites, organisations, people, invitations, login adapters
     ["hosts"],  # the inventory: machines, guests, addresses, monitors, runbooks
     ["incidents"],  # incidents, timeline, and the one open/join/resolve policy (incidents/policy.py)
-    ["power", "backups"],  # the producers that act on the world; siblings, so neither imports the other
+    ["power", "backups", "monitors"],  # the producers that act on the world; siblings: none imports another
     ["front"],  # the cross-app pages: dashboard, search, status, machine/guest/site/person/org pages
     ["demo"],  # demo data, simulators and their management commands
 ]
@@ -53,7 +53,7 @@ OUTSIDE = ["tests", "bench"]
 SKIP_DIRS = {"migrations", "__pycache__"}
 
 # Pure judgement: functions of values that import no model.
-PURE_JUDGEMENT = ["backups.verdicts"]
+PURE_JUDGEMENT = ["backups.verdicts", "monitors.verdicts", "monitors.probes"]
 # What pure judgement may import from Django although the name says "models": the field/choices toolkit.
 NOT_A_MODEL_MODULE = "django.db.models"
 
@@ -307,9 +307,10 @@ def fake_project(tmp_path, files):
     for app in [*LAYER_OF, "switchboard"]:
         (tmp_path / app).mkdir()
         (tmp_path / app / "__init__.py").write_text("")
-    (tmp_path / "backups" / "verdicts.py").write_text(
-        "from django.db import models\nfrom django.utils import timezone\n"
-    )
+    for module in PURE_JUDGEMENT:  # present and pure, unless a test says otherwise
+        (tmp_path / (module.replace(".", "/") + ".py")).write_text(
+            "from django.db import models\nfrom django.utils import timezone\n"
+        )
     for rel, text in files.items():
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text(text)

@@ -186,14 +186,15 @@ def test_recover_never_resolves_an_incident_of_another_cause(dom0):
     assert backup.is_open
 
 
-def test_leaving_an_incident_of_another_cause_or_a_persons_does_nothing(dom0, operator):
+def test_leaving_an_incident_of_another_cause_or_a_persons_notes_it_and_leaves_it_open(dom0, operator):
     outage, _ = down(dom0)
     theirs = policy.open_by_person(title="Disk swap tonight", by=operator, machines=[dom0])
 
     for incident in (outage, theirs):
-        assert policy.leave(incident, cause=BACKUP, note="ok", kind=RECOVERED, still_affected=False) is None
+        assert policy.leave(incident, cause=BACKUP, note="Backups fine.", kind=RECOVERED, still_affected=False)
         incident.refresh_from_db()
         assert incident.is_open
+        assert incident.timeline.last().body == "Backups fine."
 
 
 # --- record(): on the machine's own timeline, and on the incident people work on -------------------

@@ -1,0 +1,176 @@
+"""Checking monitors in batches and keeping what changed.
+
+`claim_due(now)` picks the monitors whose turn it is and moves their next check on by their
+interval (one conditional UPDATE per interval), so two dispatchers do not hand out the same
+monitor twice. `check_batch(ids)` probes a batch concurrently (monitors.probes, asyncio) and
+`record(...)` keeps the results:
+
+- every result updates the monitor's MonitorStatus, in one UPDATE for the whole batch — a
+  table the page cache does not watch;
+- a result that moves the monitor's state (monitors.verdicts: down after `down_after` failures
+  in a row, up after `up_after` successes) changes hosts.Monitor.state, writes a
+  MonitorTransition and tells incidents.policy: down reports an outage of the machine or guest
+  (a guest's outage joins its host's when the host is already down: one incident listing them
+  all); up leaves the incident people work on, which is resolved once nothing it lists is down.
+"""
+
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from hosts.models import Machine, Monitor
+from incidents import policy
+from incidents.models import Incident, TimelineEntry
+
+from .models import MonitorStatus, MonitorTransition
+from .probes import Probe, Result, run_probes
+from .verdicts import DOWN, judge
+
+logger = logging.getLogger(__name__)
+
+STATUS_FIELDS = ["last_checked_at", "last_latency_ms", "last_error", "last_warning", "failures", "successes"]
+
+
+def claim_due(now=None, limit=None):
+    """The ids of enabled monitors due by `now` (oldest first, at most `limit`), their next check moved on."""
+    now = now or timezone.now()
+    limit = limit or settings.MONITOR_DISPATCH_LIMIT
+    _add_missing_statuses(now)
+    due = MonitorStatus.objects.filter(next_check_at__lte=now, monitor__is_enabled=True).order_by("next_check_at")
+    due = list(due.values_list("pk", "monitor__interval")[:limit])
+    by_interval = {}
+    for pk, interval in due:
+        by_interval.setdefault(interval, []).append(pk)
+    claimed = []
+    for interval, pks in by_interval.items():
+        # Conditional: a monitor another dispatcher claimed meanwhile is due later now, and skipped here.
+        mine = list(MonitorStatus.objects.filter(pk__in=pks, next_check_at__lte=now).values_list("pk", flat=True))
+        MonitorStatus.objects.filter(pk__in=mine, next_check_at__lte=now).update(next_check_at=now + interval)
+        claimed += mine
+    return claimed
+
+
+def _add_missing_statuses(now):
+    missing = Monitor.objects.filter(is_enabled=True, status__isnull=True).values_list("pk", flat=True)
+    MonitorStatus.objects.bulk_create(
+        [MonitorStatus(monitor_id=pk, next_check_at=now) for pk in missing], ignore_conflicts=True
+    )
+
+
+def probe_for(monitor):
+    """What to send over the network for this monitor."""
+    return Probe(
+        kind=monitor.kind,
+        target=monitor.target,
+        port=monitor.port,
+        timeout=max(monitor.timeout.total_seconds(), 0.1),
+        expected_status=monitor.expected_status,
+        keyword=monitor.keyword,
+        follow_redirects=monitor.follow_redirects,
+        tls_warn_days=monitor.tls_warn_days,
+        expected_addresses=tuple(monitor.expected_addresses.split()),
+    )
+
+
+def check_batch(ids, now=None):
+    """Probe these monitors concurrently and record the results; returns how many went down and up."""
+    monitors = list(
+        Monitor.objects.filter(pk__in=ids, is_enabled=True).select_related("machine", "guest__machine", "status")
+    )
+    if not monitors:
+        return {"checked": 0, "down": 0, "up": 0}
+    probes, refused = [], {}
+    for i, monitor in enumerate(monitors):
+        try:
+            probes.append(probe_for(monitor))
+        except ValueError as exc:
+            # A row the form would refuse (a TCP check without a port): down with why, not a lost batch.
+            refused[i] = Result(ok=False, error=f"cannot be checked: {exc}")
+    results = iter(run_probes(probes, concurrency=settings.MONITOR_CONCURRENCY))
+    return record(monitors, [refused.get(i) or next(results) for i in range(len(monitors))], now=now or timezone.now())
+
+
+def record(monitors, results, *, now):
+    """Keep one result per monitor: the bookkeeping in one UPDATE, each change of state on its own."""
+    statuses, changes = [], []
+    for monitor, result in zip(monitors, results, strict=True):
+        status = _status_of(monitor, now)
+        step = judge(
+            monitor.state,
+            status.failures,
+            status.successes,
+            result.ok,
+            down_after=monitor.down_after,
+            up_after=monitor.up_after,
+        )
+        status.failures, status.successes = step.failures, step.successes
+        status.last_checked_at, status.last_latency_ms = now, result.latency_ms
+        status.last_error, status.last_warning = result.error[:300], result.warning[:300]
+        statuses.append(status)
+        if step.changed_from(monitor.state):
+            changes.append((monitor, step.state, result))
+    MonitorStatus.objects.bulk_update(statuses, STATUS_FIELDS)
+    counts = {"checked": len(monitors), "down": 0, "up": 0}
+    for monitor, state, result in changes:
+        if change_state(monitor, state, result, now=now):
+            counts[state] = counts.get(state, 0) + 1
+    return counts
+
+
+def _status_of(monitor, now):
+    try:
+        return monitor.status
+    except MonitorStatus.DoesNotExist:
+        status, _ = MonitorStatus.objects.get_or_create(monitor=monitor, defaults={"next_check_at": now})
+        return status
+
+
+@transaction.atomic
+def change_state(monitor, state, result, *, now):
+    """Move the monitor to `state`, keep the transition and tell incidents.policy; False if another worker did."""
+    old = monitor.state
+    moved = Monitor.objects.filter(pk=monitor.pk, state=old).update(state=state, state_changed_at=now)
+    if not moved:
+        return False
+    monitor.state, monitor.state_changed_at = state, now
+    MonitorTransition.objects.create(
+        monitor=monitor, at=now, from_state=old, to_state=state, error=result.error[:300] if state == DOWN else ""
+    )
+    subject = monitor.guest or monitor.machine
+    if state == DOWN:
+        affected = {"machines": [subject]} if isinstance(subject, Machine) else {"guests": [subject]}
+        policy.report(
+            Incident.Cause.OUTAGE,
+            policy.outage_key(subject),
+            title=f"{subject} is down",
+            note=f"{monitor} is down: {result.error}",
+            kind=TimelineEntry.Kind.CHECK_FAILED,
+            at=now,
+            **affected,
+        )
+    elif old == DOWN:
+        policy.leave(
+            policy.work_incident(subject),
+            cause=Incident.Cause.OUTAGE,
+            note=f"{monitor} answers again ({_latency(result)}).",
+            kind=TimelineEntry.Kind.CHECK_RECOVERED,
+            still_affected=_something_still_down,
+            at=now,
+        )
+    logger.info("monitor %s: %s → %s", monitor.pk, old, state)
+    return True
+
+
+def _something_still_down(incident):
+    """True while an enabled monitor of a machine or guest the incident lists is down."""
+    machines = Incident.machines.through.objects.filter(incident=incident).values("machine")
+    guests = Incident.guests.through.objects.filter(incident=incident).values("guest")
+    down = Monitor.objects.filter(is_enabled=True, state=Monitor.State.DOWN)
+    return down.filter(Q(machine__in=machines) | Q(guest__in=guests)).exists()
+
+
+def _latency(result):
+    return f"{result.latency_ms:.0f} ms" if result.latency_ms is not None else "no latency"

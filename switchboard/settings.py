@@ -316,6 +316,11 @@ BACKUP_HISTORY_DAYS = env_int("BACKUP_HISTORY_DAYS", 180)
 # touches one that exists, so an interval an admin changed or a task they disabled stays so.
 # (Not CELERY_BEAT_SCHEDULE: beat rewrites those entries at every start, undoing admin edits.)
 BEAT_SCHEDULE = {
+    "dispatch-due-monitors": {
+        "task": "monitors.dispatch_due_monitors",
+        "every": 5,
+        "description": "Send the uptime checks that are due to workers, in batches.",
+    },
     "sweep-power-actions": {
         "task": "power.sweep_power_actions",
         "every": 30,

@@ -36,6 +36,7 @@ def test_every_scheduled_job_names_a_task_the_worker_knows():
     app.loader.import_default_modules()  # what a worker does at start: autodiscover tasks.py
     scheduled = dict(PeriodicTask.objects.exclude(task="celery.backend_cleanup").values_list("name", "task"))
     assert scheduled == {
+        "dispatch-due-monitors": "monitors.dispatch_due_monitors",
         "check-due-backups": "backups.check_due_backups",
         "sweep-power-actions": "power.sweep_power_actions",
         "prune-backup-history": "backups.prune_backup_history",

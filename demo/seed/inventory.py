@@ -1,5 +1,7 @@
 """The machines, their guests and containers, and the monitors that watch them."""
 
+from datetime import timedelta
+
 from hosts.models import DNSName, Guest, HostedService, IPAddress, Lifecycle, Machine, Monitor, SoftwareVersion
 
 XEN1_STARTUP = """\
@@ -238,6 +240,7 @@ def seed_virtuozzo_containers(s, machines, orgs, people):
 
 # Where the demo's machines and guests answer: stand-ins on 127.0.0.1 (demo/hosts.py, started by
 # `make run`), so the checker finds them up, and `manage.py demo_hosts --stop xen1` takes xen1 down.
+DEMO_INTERVAL = timedelta(seconds=20)
 STAND_IN_PORTS = {"xen1": 17101, "store1": 17102, "vz1": 17103, "wiki1": 17111, "blog1": 17112, "ct101": 17121}
 
 
@@ -253,5 +256,11 @@ def seed_monitors(s, machines, guests):
         ("guest", guests["ct101"], Monitor.Kind.HTTP, f"http://127.0.0.1:{port['ct101']}/", None, "is up"),
     ]
     for subject_field, subject, kind, target, tcp_port, keyword in checks:
-        fields = {"port": tcp_port, "keyword": keyword}
+        # Every 20 s, so stopping xen1 shows on the dashboard within a minute (after two failed checks).
+        fields = {
+            "port": tcp_port,
+            "keyword": keyword,
+            "interval": timedelta(seconds=20),
+            "timeout": timedelta(seconds=3),
+        }
         s.ensure(Monitor, {subject_field: subject, "kind": kind, "target": target}, fields)

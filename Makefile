@@ -26,7 +26,8 @@ run: $(DEMO_STAMP) migrate
 	@echo
 	@echo "  Switchboard is starting at http://127.0.0.1:$(PORT)/  (admin: http://127.0.0.1:$(PORT)/admin/)"
 	@echo "  Demo login: $(DEMO_LOGIN)"
-	@echo "  Web, Celery worker and beat, a PDU simulator and a local S3 server run together; Ctrl-C stops them all."
+	@echo "  Web, Celery worker and beat, a PDU simulator, a local S3 server and the demo hosts run together; Ctrl-C stops them all."
+	@echo "  Take the Xen host down: $(BIN)/python manage.py demo_hosts --stop xen1   (and --start xen1)"
 	@echo
 	@# honcho exits 130 after Ctrl-C: that is the normal way to stop the demo.
 	@# WEB_PORT: honcho gives each process its own PORT; the demo's heartbeat curl needs the web's.

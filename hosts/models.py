@@ -451,6 +451,8 @@ class Monitor(models.Model):
         indexes = [models.Index(fields=["is_enabled", "state"])]
 
     def __str__(self):
+        if self.kind == self.Kind.TCP:
+            return f"TCP {self.target}:{self.port}"
         return f"{self.get_kind_display()} {self.target}"
 
     def clean(self):

@@ -73,9 +73,14 @@ class DemoHosts:
                 await server.wait_closed()
                 log.info("%s stopped answering on 127.0.0.1:%s", stand_in.name, stand_in.port)
             elif not is_down(stand_in, down) and not running:
-                self.servers[stand_in.port] = await asyncio.start_server(
-                    lambda reader, writer, s=stand_in: self._answer(reader, writer, s), "127.0.0.1", stand_in.port
-                )
+                try:
+                    self.servers[stand_in.port] = await asyncio.start_server(
+                        lambda reader, writer, s=stand_in: self._answer(reader, writer, s), "127.0.0.1", stand_in.port
+                    )
+                except OSError as exc:
+                    # A port something else holds: this one stand-in stays down, the others answer.
+                    log.warning("%s cannot answer on 127.0.0.1:%s: %s", stand_in.name, stand_in.port, exc)
+                    continue
                 log.info("%s answering on 127.0.0.1:%s", stand_in.name, stand_in.port)
 
     async def _answer(self, reader, writer, stand_in):

@@ -84,11 +84,17 @@ def _find_or_open(cause, key, title, machines, guests, severity, at):
         # another monitor's outage, a person's incident, planned maintenance. One timeline.
         named = Q(machines__in=[m.pk for m in machines]) | Q(guests__in=[g.pk for g in guests])
         named |= Q(machines__in=[g.machine_id for g in guests])
+        # A host going down absorbs an outage its guest's monitor reported first.
+        named |= Q(guests__machine__in=[m.pk for m in machines])
         worked_on = Incident.objects.filter(cause__in=WORKED_ON).exclude(status=Incident.Status.RESOLVED)
         outage_first = Case(When(cause=Incident.Cause.OUTAGE, then=Value(0)), default=Value(1))
         found = worked_on.filter(named).order_by(outage_first, "started_at", "pk").values("pk")[:1]
         incident = worked_on.filter(pk__in=found).select_for_update().first()
     if incident is not None:
+        if incident.title_by_switchboard and machines and not incident.machines.exists():
+            # It was a guest's outage; now its host is down too, and that is the story to tell.
+            incident.title = title[:200]
+            incident.save(update_fields=["title"])
         return incident, False
     incident = Incident.objects.create(
         title=title[:200],

@@ -34,23 +34,50 @@ logger = logging.getLogger(__name__)
 STATUS_FIELDS = ["last_checked_at", "last_latency_ms", "last_error", "last_warning", "failures", "successes"]
 
 
+@transaction.atomic
 def claim_due(now=None, limit=None):
-    """The ids of enabled monitors due by `now` (oldest first, at most `limit`), their next check moved on."""
+    """The ids of enabled monitors due by `now` (oldest first, at most `limit`), their next check moved on.
+
+    The due rows are locked and rows another dispatcher holds are skipped, so two dispatches at
+    once hand out disjoint sets (PostgreSQL; SQLite runs one writer at a time anyway).
+    """
     now = now or timezone.now()
     limit = limit or settings.MONITOR_DISPATCH_LIMIT
     _add_missing_statuses(now)
-    due = MonitorStatus.objects.filter(next_check_at__lte=now, monitor__is_enabled=True).order_by("next_check_at")
+    due = (
+        MonitorStatus.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(next_check_at__lte=now, monitor__is_enabled=True)
+        .order_by("next_check_at")
+    )
     due = list(due.values_list("pk", "monitor__interval")[:limit])
     by_interval = {}
     for pk, interval in due:
         by_interval.setdefault(interval, []).append(pk)
-    claimed = []
     for interval, pks in by_interval.items():
-        # Conditional: a monitor another dispatcher claimed meanwhile is due later now, and skipped here.
-        mine = list(MonitorStatus.objects.filter(pk__in=pks, next_check_at__lte=now).values_list("pk", flat=True))
-        MonitorStatus.objects.filter(pk__in=mine, next_check_at__lte=now).update(next_check_at=now + interval)
-        claimed += mine
-    return claimed
+        MonitorStatus.objects.filter(pk__in=pks).update(next_check_at=now + interval)
+    return [pk for pk, _ in due]
+
+
+def close_quiet_outages(now=None):
+    """Resolve the outages the checker opened that nothing they list is down for any more; returns how many.
+
+    A monitor that recovers resolves its incident itself; this catches the rest: a monitor
+    disabled or deleted while down, a guest's outage whose host's incident got the recovery.
+    """
+    now = now or timezone.now()
+    closed = 0
+    open_outages = Incident.objects.filter(cause=Incident.Cause.OUTAGE).exclude(cause_key="")
+    for incident in open_outages.exclude(status=Incident.Status.RESOLVED):
+        if not _something_still_down(incident):
+            policy.recover(
+                Incident.Cause.OUTAGE,
+                incident.cause_key,
+                note="No enabled monitor reports anything this incident lists as down any more.",
+                kind=TimelineEntry.Kind.CHECK_RECOVERED,
+                at=now,
+            )
+            closed += 1
+    return closed
 
 
 def _add_missing_statuses(now):
@@ -114,6 +141,8 @@ def record(monitors, results, *, now):
             changes.append((monitor, step.state, result))
     MonitorStatus.objects.bulk_update(statuses, STATUS_FIELDS)
     counts = {"checked": len(monitors), "down": 0, "up": 0}
+    # Machines before guests: a host and its guests going down in one round make one incident, the host's.
+    changes.sort(key=lambda change: change[0].machine_id is None)
     for monitor, state, result in changes:
         if change_state(monitor, state, result, now=now):
             counts[state] = counts.get(state, 0) + 1

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from .checker import check_batch, claim_due
+from .checker import check_batch, claim_due, close_quiet_outages
 from .models import MonitorStatus
 
 logger = logging.getLogger(__name__)
@@ -23,6 +23,7 @@ logger = logging.getLogger(__name__)
 def dispatch_due_monitors():
     """Send every due monitor to a worker, a batch per task; returns how many were sent."""
     now = timezone.now()
+    close_quiet_outages(now)
     due = claim_due(now)
     size = settings.MONITOR_BATCH_SIZE
     sent = 0
@@ -31,10 +32,12 @@ def dispatch_due_monitors():
         try:
             check_monitors.delay(batch)
         except (OperationalError, OSError) as exc:
-            # Due again at once: the next dispatch sends them when the broker is back.
-            MonitorStatus.objects.filter(pk__in=batch).update(next_check_at=now)
-            logger.warning("monitor dispatch: broker unreachable, %d left for the next round (%s)", len(batch), exc)
-            continue
+            # Due again at once, this batch and the rest: the next dispatch sends them when the broker is back.
+            MonitorStatus.objects.filter(pk__in=due[start:]).update(next_check_at=now)
+            logger.warning(
+                "monitor dispatch: broker unreachable, %d left for the next round (%s)", len(due) - start, exc
+            )
+            break
         sent += len(batch)
     return sent
 

@@ -17,7 +17,7 @@ monitor twice. `check_batch(ids)` probes a batch concurrently (monitors.probes, 
 import logging
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -139,7 +139,7 @@ def record(monitors, results, *, now):
         statuses.append(status)
         if step.changed_from(monitor.state):
             changes.append((monitor, step.state, result))
-    MonitorStatus.objects.bulk_update(statuses, STATUS_FIELDS)
+    save_statuses(statuses)
     counts = {"checked": len(monitors), "down": 0, "up": 0}
     # Machines before guests: a host and its guests going down in one round make one incident, the host's.
     changes.sort(key=lambda change: change[0].machine_id is None)
@@ -147,6 +147,36 @@ def record(monitors, results, *, now):
         if change_state(monitor, state, result, now=now):
             counts[state] = counts.get(state, 0) + 1
     return counts
+
+
+# PostgreSQL types a VALUES list from its first row: the casts keep empty latencies numeric.
+PG_CASTS = ["bigint", "timestamptz", "double precision", "text", "text", "integer", "integer"]
+
+
+def save_statuses(statuses):
+    """Write the batch's bookkeeping in one UPDATE … FROM (VALUES …): Django's bulk_update builds a CASE per
+    field and row and spent 83% of a steady round in it (cProfile, 2,000 monitors)."""
+    if not statuses:
+        return
+    if connection.vendor not in ("postgresql", "sqlite"):
+        MonitorStatus.objects.bulk_update(statuses, STATUS_FIELDS)
+        return
+    fields = [MonitorStatus._meta.get_field(name) for name in ["monitor", *STATUS_FIELDS]]
+    table = connection.ops.quote_name(MonitorStatus._meta.db_table)
+    casts = PG_CASTS if connection.vendor == "postgresql" else [""] * len(fields)
+    first = "(" + ", ".join(f"%s::{cast}" if cast else "%s" for cast in casts) + ")"
+    rest = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    params = []
+    for status in statuses:
+        values = [status.monitor_id, *(getattr(status, name) for name in STATUS_FIELDS)]
+        params += [field.get_db_prep_save(value, connection) for field, value in zip(fields, values, strict=True)]
+    columns = ", ".join(
+        f"{connection.ops.quote_name(field.column)} = v.column{i}" for i, field in enumerate(fields[1:], start=2)
+    )
+    rows = ", ".join([first] + [rest] * (len(statuses) - 1))
+    sql = f"UPDATE {table} SET {columns} FROM (VALUES {rows}) AS v WHERE {table}.monitor_id = v.column1"  # noqa: S608 - names are the model's; values are parameters
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def _status_of(monitor, now):

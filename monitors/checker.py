@@ -1,9 +1,9 @@
 """Checking monitors in batches and keeping what changed.
 
-`claim_due(now)` picks the monitors whose turn it is and moves their next check on by their
-interval (one conditional UPDATE per interval), so two dispatchers do not hand out the same
-monitor twice. `check_batch(ids)` probes a batch concurrently (monitors.probes, asyncio) and
-`record(...)` keeps the results:
+`claim_due(now)` picks the monitors whose turn it is (locking them, skipping rows another
+dispatcher holds, so two dispatchers never hand out the same monitor) and moves their next check
+on by their interval. `check_batch(ids)` probes a batch concurrently (monitors.probes, asyncio)
+and `record(...)` keeps the results:
 
 - every result updates the monitor's MonitorStatus, in one UPDATE for the whole batch — a
   table the page cache does not watch;
@@ -12,6 +12,9 @@ monitor twice. `check_batch(ids)` probes a batch concurrently (monitors.probes, 
   MonitorTransition and tells incidents.policy: down reports an outage of the machine or guest
   (a guest's outage joins its host's when the host is already down: one incident listing them
   all); up leaves the incident people work on, which is resolved once nothing it lists is down.
+
+`close_quiet_outages()` (every dispatch) resolves the checker's outages that nothing is down for
+any more, such as one whose monitor was switched off or deleted while down.
 """
 
 import logging

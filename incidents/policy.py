@@ -47,6 +47,8 @@ from .models import Incident, TimelineEntry
 
 # What people work on: a power action or a password reveal lands on these, never on a backup incident.
 WORKED_ON = (Incident.Cause.OUTAGE, Incident.Cause.MAINTENANCE, Incident.Cause.PERSON)
+# Of several open incidents people work on, the outage comes first.
+OUTAGE_FIRST = Case(When(cause=Incident.Cause.OUTAGE, then=Value(0)), default=Value(1))
 
 
 def outage_key(subject):
@@ -87,8 +89,7 @@ def _find_or_open(cause, key, title, machines, guests, severity, at):
         # A host going down absorbs an outage its guest's monitor reported first.
         named |= Q(guests__machine__in=[m.pk for m in machines])
         worked_on = Incident.objects.filter(cause__in=WORKED_ON).exclude(status=Incident.Status.RESOLVED)
-        outage_first = Case(When(cause=Incident.Cause.OUTAGE, then=Value(0)), default=Value(1))
-        found = worked_on.filter(named).order_by(outage_first, "started_at", "pk").values("pk")[:1]
+        found = worked_on.filter(named).order_by(OUTAGE_FIRST, "started_at", "pk").values("pk")[:1]
         incident = worked_on.filter(pk__in=found).select_for_update().first()
     if incident is not None:
         if incident.title_by_switchboard and machines and not incident.machines.exists():
@@ -191,11 +192,10 @@ def work_incident(subject):
         named = Incident.objects.filter(Q(guests=subject) | Q(machines=subject.machine_id))
     else:
         raise TypeError(f"work_incident() takes a Machine or a Guest, not {type(subject).__name__}")
-    outage_first = Case(When(cause=Incident.Cause.OUTAGE, then=Value(0)), default=Value(1))
     return (
         named.filter(cause__in=WORKED_ON)
         .exclude(status=Incident.Status.RESOLVED)
-        .order_by(outage_first, "-started_at", "-pk")
+        .order_by(OUTAGE_FIRST, "-started_at", "-pk")
         .first()
     )
 

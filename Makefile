@@ -16,8 +16,10 @@ DEMO_STAMP := $(VENV)/.installed-requirements-demo
 # Made by `manage.py seed_demo` (demo/seed/).
 DEMO_LOGIN := demo@example.org / switchboard-demo
 # The demo: plain HTTP on localhost, the admin open with the published demo password (a real
-# install asks admins for an authenticator code), and Celery allowed to run as root.
-DEMO_ENV := DEBUG=true ADMIN_REQUIRES_MFA=false C_FORCE_ROOT=1 PATH="$(abspath $(BIN)):$$PATH"
+# install asks admins for an authenticator code), Celery allowed to run as root, and mail sent to
+# the demo's SMTP sink (manage.py demo_mail) with links pointing at this server.
+DEMO_ENV := DEBUG=true ADMIN_REQUIRES_MFA=false C_FORCE_ROOT=1 PATH="$(abspath $(BIN)):$$PATH" \
+	EMAIL_URL=smtp://127.0.0.1:1025 SITE_URL=http://127.0.0.1:$(PORT)
 
 .PHONY: run test migrate lint format clean distclean venv
 
@@ -26,8 +28,9 @@ run: $(DEMO_STAMP) migrate
 	@echo
 	@echo "  Switchboard is starting at http://127.0.0.1:$(PORT)/  (admin: http://127.0.0.1:$(PORT)/admin/)"
 	@echo "  Demo login: $(DEMO_LOGIN)"
-	@echo "  Web, Celery worker and beat, a PDU simulator, a local S3 server and the demo hosts run together; Ctrl-C stops them all."
+	@echo "  Web, Celery worker and beat, a PDU simulator, a local S3 server, the demo hosts and a mail sink run together; Ctrl-C stops them all."
 	@echo "  Take the Xen host down: $(BIN)/python manage.py demo_hosts --stop xen1   (and --start xen1)"
+	@echo "  Within a minute the alert email, with its one-tap acknowledge link, is at http://127.0.0.1:$(PORT)/demo/mailbox/"
 	@echo
 	@# honcho exits 130 after Ctrl-C: that is the normal way to stop the demo.
 	@# WEB_PORT: honcho gives each process its own PORT; the demo's heartbeat curl needs the web's.

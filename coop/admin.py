@@ -108,7 +108,7 @@ class OrganizationAdmin(SimpleHistoryAdmin):
 class ContactMethodInline(admin.TabularInline):
     model = ContactMethod
     extra = 1
-    fields = ["kind", "value", "priority", "verified_at", "notes"]
+    fields = ["kind", "value", "priority", "verified_at", "gets_alerts", "alert_url", "notes"]
 
 
 class PersonSiteAccessInline(SiteAccessInline):

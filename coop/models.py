@@ -18,7 +18,8 @@ from simple_history.models import HistoricalRecords
 from timezone_field import TimeZoneField
 
 from core.access import MEMBERS, OPERATORS
-from core.validators import validate_contact_value
+from core.fields import EncryptedSecretField
+from core.validators import validate_alert_url, validate_contact_value
 
 
 class Site(models.Model):
@@ -163,8 +164,16 @@ class ContactMethod(models.Model):
         null=True, blank=True, help_text="When someone last confirmed this reaches the person."
     )
     notes = models.CharField(max_length=200, blank=True, help_text="e.g. work hours only; landline")
+    gets_alerts = models.BooleanField(
+        default=True, help_text="Switchboard alerts them here when they are on call (email, or an alert URL below)."
+    )
+    alert_url = EncryptedSecretField(
+        help_text="How Switchboard sends alerts here if not by email: an apprise URL such as "
+        "ntfys://ntfy.example.org/your-topic (free push to a phone), matrixs://…, signal://…, tgram://…, "
+        "json://… for a webhook. Stored encrypted; never shown again."
+    )
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["alert_url"])
 
     objects = ContactMethodQuerySet.as_manager()
 
@@ -179,11 +188,24 @@ class ContactMethod(models.Model):
         return f"{self.get_kind_display()}: {self.value}"
 
     def clean(self):
+        errors = {}
         if self.kind and self.value:
             try:
                 validate_contact_value(self.kind, self.value)
             except ValidationError as error:
-                raise ValidationError({"value": error.messages}) from None
+                errors["value"] = error.messages
+        if self.alert_url:
+            try:
+                validate_alert_url(self.alert_url)
+            except ValidationError as error:
+                errors["alert_url"] = error.messages
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def can_alert(self):
+        """True when Switchboard can send an alert here: an email address, or an alert URL."""
+        return self.gets_alerts and (self.kind == self.Kind.EMAIL or bool(self.alert_url))
 
     def is_stale(self, now=None):
         """True when nobody has confirmed this method within the allowed age."""

@@ -56,3 +56,19 @@ def validate_contact_value(kind, value):
         validate_email(value)
     elif kind == "matrix":
         validate_matrix_id(value)
+
+
+def validate_alert_url(value):
+    """An apprise URL Switchboard can send an alert to (ntfy://…, matrixs://…, signal://…, json://…)."""
+    import apprise  # here, not at the top: apprise loads its plugins on import, and most callers never need it
+
+    if apprise.Apprise.instantiate(value.strip()) is None:
+        scheme = value.split("://", 1)[0] if "://" in value else ""
+        why = f"no alert service is called “{scheme}”" if scheme else "it has no scheme such as ntfys://"
+        raise ValidationError(
+            "This alert URL does not parse (%(why)s). Examples: ntfys://ntfy.example.org/your-topic, "
+            "matrixs://user:token@matrix.example.org/#room, json://hooks.example.org/alerts "
+            "(see the apprise documentation for every service).",
+            code="invalid_alert_url",
+            params={"why": why},
+        )

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator, validate_ipv46_address
+from django.core.validators import MaxValueValidator, MinValueValidator, URLValidator, validate_ipv46_address
 from django.db import models
 from django.db.models import Case, Exists, OuterRef, Subquery, Value, When
 from django.urls import reverse
@@ -63,6 +63,17 @@ def _monitor_verdict(subject):
     if down:
         return Monitor.State.DOWN
     return Monitor.State.UP if up else Monitor.State.UNKNOWN
+
+
+def _is_host_or_address(target):
+    try:
+        validate_ipv46_address(target)
+    except ValidationError:
+        try:
+            validate_hostname(target)
+        except ValidationError:
+            return False
+    return True
 
 
 def how_many_set(instance, *relations):
@@ -461,8 +472,15 @@ class Monitor(models.Model):
             errors["guest"] = "A monitor watches exactly one machine or one guest."
         if self.kind == self.Kind.TCP and not self.port:
             errors["port"] = "A TCP check needs a port."
-        if self.kind == self.Kind.HTTP and not self.target.startswith(("http://", "https://")):
-            errors["target"] = "An HTTP check needs a full URL starting with http:// or https://."
+        if self.kind == self.Kind.HTTP:
+            try:
+                URLValidator(schemes=["http", "https"])(self.target)
+            except ValidationError:
+                errors["target"] = "An HTTP check needs a full URL starting with http:// or https://."
+        if self.kind in (self.Kind.PING, self.Kind.TCP) and self.target and not _is_host_or_address(self.target):
+            errors["target"] = (
+                f"“{self.target}” is not a host name or an IP address (e.g. xen1.colo.example.org or 192.0.2.10)."
+            )
         if self.interval is not None and self.interval < timedelta(seconds=10):
             errors["interval"] = "Check at most every 10 seconds."
         if self.timeout is not None and self.interval is not None and self.timeout >= self.interval:

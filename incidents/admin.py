@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from core.db import count_of
 
-from .models import ActionItem, Incident, TimelineEntry
+from .models import ActionItem, Incident, MaintenanceWindow, TimelineEntry
 
 
 class IncidentForm(forms.ModelForm):
@@ -225,3 +225,26 @@ class ActionItemAdmin(admin.ModelAdmin):
         for item in items:
             item.mark_done(when=now)
         self.message_user(request, f"Marked {len(items)} action item(s) done.", messages.SUCCESS)
+
+
+@admin.register(MaintenanceWindow)
+class MaintenanceWindowAdmin(admin.ModelAdmin):
+    list_display = ["reason", "subject", "starts_at", "ends_at", "is_open_now", "on_status_page"]
+    list_select_related = ["machine", "guest", "site"]
+    search_fields = ["reason", "public_note", "machine__hostname", "guest__name", "site__name"]
+    autocomplete_fields = ["machine", "guest", "site"]
+    fields = ["machine", "guest", "site", "starts_at", "ends_at", "reason", "public_note"]
+    date_hierarchy = "starts_at"
+
+    @admin.display(description="open now", boolean=True)
+    def is_open_now(self, window):
+        return window.is_open()
+
+    @admin.display(description="on the status page", boolean=True)
+    def on_status_page(self, window):
+        return bool(window.public_note)
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)

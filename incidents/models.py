@@ -1,5 +1,7 @@
 """Incidents: what broke, who it hit, what was done, in order, and what is left to do."""
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
@@ -8,7 +10,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from coop.models import Organization
-from hosts.models import Guest, HostedService, Machine
+from hosts.models import Guest, HostedService, Machine, exactly_one_of, how_many_set
+
+from .signals import incident_resolved
 
 
 class IncidentQuerySet(models.QuerySet):
@@ -192,12 +196,13 @@ class Incident(models.Model):
 
     @transaction.atomic
     def resolve(self, *, by=None, note="", at=None):
-        """Mark the incident resolved now and record that on its timeline."""
+        """Mark the incident resolved now and record that on its timeline (its alert stops once committed)."""
         when = max(at or timezone.now(), self.started_at)
         self.status = self.Status.RESOLVED
         self.resolved_at = when
         self.save(update_fields=["status", "resolved_at"])
         self.note(note or "Resolved.", by=by, kind=TimelineEntry.Kind.STATUS, is_public=self.is_public, at=when)
+        transaction.on_commit(lambda: incident_resolved.send(sender=Incident, incident=self), robust=True)
 
 
 class TimelineEntry(models.Model):
@@ -211,7 +216,9 @@ class TimelineEntry(models.Model):
         CHECK_FAILED = "check_failed", "Check failed"
         CHECK_RECOVERED = "check_recovered", "Check recovered"
         ALERT_SENT = "alert_sent", "Alert sent"
+        ALERT_FAILED = "alert_failed", "Alert not delivered"
         ALERT_ACKNOWLEDGED = "alert_ack", "Alert acknowledged"
+        MAINTENANCE = "maintenance", "Planned maintenance"
         POWER_REQUESTED = "power_requested", "Power action requested"
         POWER_DONE = "power_done", "Power action finished"
         SECRET_REVEALED = "secret_revealed", "Secret revealed"
@@ -225,6 +232,9 @@ class TimelineEntry(models.Model):
                 "power_requested": "amber",
                 "power_done": "amber",
                 "secret_revealed": "amber",
+                "alert_failed": "red",
+                "alert_ack": "green",
+                "maintenance": "blue",
             }.get(self.value, "grey")
 
     # The audit trail outlives what it is about: deleting an incident, machine or guest keeps its
@@ -278,3 +288,95 @@ class ActionItem(models.Model):
         """Tick the item off."""
         self.done_at = when or timezone.now()
         self.save(update_fields=["done_at"])
+
+
+class MaintenanceWindowQuerySet(models.QuerySet):
+    def active(self, at=None):
+        """Windows open at `at` (now by default)."""
+        at = at or timezone.now()
+        return self.filter(starts_at__lte=at, ends_at__gt=at)
+
+    def covering(self, subject, at=None):
+        """Windows open at `at` that cover a machine or guest: itself, a guest's host, or the site it is in."""
+        if isinstance(subject, Machine):
+            named = Q(machine=subject) | Q(site=subject.site_id)
+        elif isinstance(subject, Guest):
+            host = Machine.objects.filter(pk=subject.machine_id).values("site")
+            named = Q(guest=subject) | Q(machine=subject.machine_id) | Q(site__in=host)
+        else:
+            raise TypeError(f"covering() takes a Machine or a Guest, not {type(subject).__name__}")
+        return self.active(at).filter(named).order_by("starts_at", "pk")
+
+    def ended_unchecked(self, at=None):
+        """Windows that are over and whose leftovers (things still down) nobody reported yet."""
+        return self.filter(ends_at__lte=at or timezone.now(), followed_up_at__isnull=True)
+
+    def to_announce(self, at=None, days=7):
+        """What the public status page lists: windows open now or starting within `days`, with a public note."""
+        at = at or timezone.now()
+        return self.filter(ends_at__gt=at, starts_at__lte=at + timedelta(days=days)).exclude(public_note="")
+
+
+class MaintenanceWindow(models.Model):
+    """Planned work on a machine, a guest or a whole site, from a start to an end.
+
+    Checks still run and record while it is open, but an outage of what it covers opens no
+    incident and alerts nobody (incidents.policy.report). If the thing is still down when the
+    window closes, the checker reports it then.
+    """
+
+    machine = models.ForeignKey(
+        Machine, on_delete=models.CASCADE, null=True, blank=True, related_name="maintenance_windows"
+    )
+    guest = models.ForeignKey(
+        Guest, on_delete=models.CASCADE, null=True, blank=True, related_name="maintenance_windows"
+    )
+    site = models.ForeignKey(
+        "coop.Site", on_delete=models.CASCADE, null=True, blank=True, related_name="maintenance_windows"
+    )
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    reason = models.CharField(max_length=200, help_text="For members, e.g. “replacing the RAID controller”.")
+    public_note = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="Shown on the public status page as planned maintenance; leave empty to keep it private.",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    followed_up_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="When the checker reported what was still down at its end."
+    )
+
+    objects = MaintenanceWindowQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-starts_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=exactly_one_of("machine", "guest", "site"), name="maintenance_one_subject"
+            ),
+            models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="maintenance_ends_after_start"),
+        ]
+        indexes = [models.Index(fields=["ends_at", "starts_at"], name="maintenance_open_idx")]
+
+    def __str__(self):
+        return f"{self.subject}: {self.reason} ({self.starts_at:%Y-%m-%d %H:%M}–{self.ends_at:%H:%M})"
+
+    @property
+    def subject(self):
+        return self.machine or self.guest or self.site
+
+    def clean(self):
+        errors = {}
+        if how_many_set(self, "machine", "guest", "site") != 1:
+            errors["__all__"] = "Choose exactly one machine, guest or site the maintenance is for."
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            errors["ends_at"] = "The maintenance must end after it starts."
+        if errors:
+            raise ValidationError(errors)
+
+    def is_open(self, at=None):
+        at = at or timezone.now()
+        return self.starts_at <= at < self.ends_at

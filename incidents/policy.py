@@ -14,7 +14,11 @@ endpoint many targets share), "machine:3" or "guest:7" (an outage).
      outage, a person's incident or planned maintenance naming it, its guest or the guest's
      host. A host outage absorbs its guests' (one incident listing them all, one alert), and a
      monitor going red during planned maintenance joins the maintenance.
-   - Otherwise a new incident is opened, with a title written for members.
+   - An outage of something planned maintenance covers (the machine, the guest, its host or
+     the site; incidents.models.MaintenanceWindow) opens nothing: the news goes on the
+     machine's or guest's own timeline, and nobody is alerted. Returns (None, False).
+   - Otherwise a new incident is opened, with a title written for members; once committed,
+     incidents.signals.incident_opened tells who listens (the alerts app).
    People open incidents with open_by_person().
    An open incident of another cause is never joined: a failing backup is not an outage of the
    machine it protects, and the outage is not the backup.
@@ -43,7 +47,8 @@ from django.utils import timezone
 
 from hosts.models import Guest, Machine
 
-from .models import Incident, TimelineEntry
+from .models import Incident, MaintenanceWindow, TimelineEntry
+from .signals import incident_opened
 
 # What people work on: a power action or a password reveal lands on these, never on a backup incident.
 WORKED_ON = (Incident.Cause.OUTAGE, Incident.Cause.MAINTENANCE, Incident.Cause.PERSON)
@@ -73,6 +78,8 @@ def report(cause, key, *, title, note, kind, machines=(), guests=(), severity=No
 
 def _report(cause, key, title, note, kind, machines, guests, severity, at):
     with transaction.atomic():
+        if cause == Incident.Cause.OUTAGE and _all_in_maintenance([*machines, *guests], note, at):
+            return None, False
         incident, opened = _find_or_open(cause, key, title, machines, guests, severity, at)
         _add_affected(incident, machines, guests)
         incident.note(note, kind=kind, at=at)
@@ -105,7 +112,31 @@ def _find_or_open(cause, key, title, machines, guests, severity, at):
         severity=severity or _default_severity(cause),
         started_at=at,
     )
+    # Once committed, with what it lists: who is alerted depends on the machines on it.
+    # Robust: a listener that fails (a mail server down is not one: sends are tasks) is logged, and never
+    # undoes or interrupts the producer's work (the rest of a batch of checks).
+    transaction.on_commit(lambda: incident_opened.send(sender=Incident, incident=incident), robust=True)
     return incident, True
+
+
+def _all_in_maintenance(subjects, note, at):
+    """True when planned maintenance covers every subject: each gets the news on its own timeline instead."""
+    windows = [MaintenanceWindow.objects.covering(subject, at).first() for subject in subjects]
+    if not subjects or None in windows:
+        return False
+    for subject, window in zip(subjects, windows, strict=True):
+        TimelineEntry.objects.create(
+            **{subject._meta.model_name: subject},
+            kind=TimelineEntry.Kind.MAINTENANCE,
+            body=f"{note} During planned maintenance ({window.reason}, until {_local(window.ends_at)}): "
+            "no incident opened, nobody alerted.",
+            at=at,
+        )
+    return True
+
+
+def _local(when):
+    return f"{timezone.localtime(when):%Y-%m-%d %H:%M %Z}"
 
 
 def _default_severity(cause):

@@ -7,6 +7,7 @@ from . import views
 incident_urls = [
     path("", views.incident_list, name="incident_list"),
     path("<int:pk>/", views.incident_detail, name="incident_detail"),
+    path("<int:pk>/resolve/", views.incident_resolve, name="incident_resolve"),
 ]
 
 urlpatterns = [

@@ -1,11 +1,12 @@
 """Incident pages for members: the list, and one incident with its whole timeline."""
 
+from django.contrib import messages
 from django.db.models import Count
 from django.http import HttpRequest
-from django.shortcuts import get_object_or_404
-from django.views.decorators.http import require_GET
+from django.shortcuts import get_object_or_404, redirect
+from django.views.decorators.http import require_GET, require_POST
 
-from core.access import member_required
+from core.access import is_operator, member_required, operator_required
 from core.page_cache import cached_for_viewer
 from core.pages import paginate, render_page
 
@@ -53,5 +54,20 @@ def incident_detail(request: HttpRequest, pk):
         "owners": incident.affected_owners()[:DETAIL_ROWS],
         "timeline": paginate(request, timeline, per_page=TIMELINE_PAGE),
         "action_items": incident.action_items.select_related("owner"),
+        "can_resolve": is_operator(request.user),
     }
     return render_page(request, "incidents/incident_detail.html", context, partial="incidents/_timeline.html")
+
+
+@require_POST
+@operator_required
+def incident_resolve(request: HttpRequest, pk):
+    """An operator says it is fixed: the incident is resolved and its alert stops."""
+    incident = _get_incident(pk)
+    if incident.is_open:
+        name = request.user.get_full_name() or request.user.get_username()
+        incident.resolve(by=request.user, note=f"Resolved by {name} from the incident page.")
+        messages.success(request, "Resolved. Everyone who was alerted hears it is over.")
+    else:
+        messages.info(request, "This incident was already resolved.")
+    return redirect(incident)

@@ -6,35 +6,53 @@ on by their interval. `check_batch(ids)` probes a batch concurrently (monitors.p
 and `record(...)` keeps the results:
 
 - every result updates the monitor's MonitorStatus, in one UPDATE for the whole batch — a
-  table the page cache does not watch;
+  table the page cache does not watch — including its recent latencies (the page's sparkline),
+  and the batch ticks CheckerClock (when checks last ran: who watches the watcher);
 - a result that moves the monitor's state (monitors.verdicts: down after `down_after` failures
   in a row, up after `up_after` successes) changes hosts.Monitor.state, writes a
   MonitorTransition and tells incidents.policy: down reports an outage of the machine or guest
   (a guest's outage joins its host's when the host is already down: one incident listing them
   all); up leaves the incident people work on, which is resolved once nothing it lists is down.
+  A flapping monitor (monitors.verdicts) comes back only after MONITOR_FLAP_QUIET_MINUTES of good
+  checks: one incident and one alert for the whole episode, not one per flip.
 
 `close_quiet_outages()` (every dispatch) resolves the checker's outages that nothing is down for
 any more, such as one whose monitor was switched off or deleted while down.
+
+`reschedule(monitor)` (on every save of a Monitor, monitors.apps) makes a shorter interval or a
+re-enabled monitor take effect at once instead of after the old next check.
 """
 
 import logging
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
 from hosts.models import Machine, Monitor
 from incidents import policy
 from incidents.models import Incident, TimelineEntry
 
-from .models import MonitorStatus, MonitorTransition
+from .models import CheckerClock, MonitorStatus, MonitorTransition
 from .probes import Probe, Result, run_probes
-from .verdicts import DOWN, judge
+from .verdicts import DOWN, FLAP_WINDOW, UNKNOWN, flap_up_after, is_flapping, judge
 
 logger = logging.getLogger(__name__)
 
-STATUS_FIELDS = ["last_checked_at", "last_latency_ms", "last_error", "last_warning", "failures", "successes"]
+# How long "this monitor is flapping" is remembered as said, so the incident hears it once per fall.
+FLAP_NOTE_SECONDS = 86400
+
+STATUS_FIELDS = [
+    "last_checked_at",
+    "last_latency_ms",
+    "last_error",
+    "last_warning",
+    "failures",
+    "successes",
+    "recent_latencies",
+]
 
 
 @transaction.atomic
@@ -135,24 +153,35 @@ def check_batch(ids, now=None):
 
 def record(monitors, results, *, now):
     """Keep one result per monitor: the bookkeeping in one UPDATE, each change of state on its own."""
-    statuses, changes = [], []
+    statuses, changes, held = [], [], []
+    flapping = _flapping(monitors, results, now)
+    quiet = settings.MONITOR_FLAP_QUIET_MINUTES * 60
     for monitor, result in zip(monitors, results, strict=True):
         status = _status_of(monitor, now)
+        up_after = monitor.up_after
+        if monitor.pk in flapping:
+            up_after = flap_up_after(up_after, monitor.interval.total_seconds(), quiet)
+            if status.successes + 1 == monitor.up_after < up_after:
+                held.append(monitor)  # the check that would have brought it back: say why it did not
         step = judge(
             monitor.state,
             status.failures,
             status.successes,
             result.ok,
             down_after=monitor.down_after,
-            up_after=monitor.up_after,
+            up_after=up_after,
         )
         status.failures, status.successes = step.failures, step.successes
         status.last_checked_at, status.last_latency_ms = now, result.latency_ms
         status.last_error, status.last_warning = result.error[:300], result.warning[:300]
+        status.remember_latency(result.latency_ms if result.ok else None)
         statuses.append(status)
         if step.changed_from(monitor.state):
             changes.append((monitor, step.state, result))
     save_statuses(statuses)
+    CheckerClock.tick(now)
+    for monitor in held:
+        _note_flapping(monitor, now)
     counts = {"checked": len(monitors), "down": 0, "up": 0}
     # Machines before guests: a host and its guests going down in one round make one incident, the host's.
     changes.sort(key=lambda change: change[0].machine_id is None)
@@ -162,8 +191,47 @@ def record(monitors, results, *, now):
     return counts
 
 
+def _flapping(monitors, results, now):
+    """The ids of the down monitors answering now that are flapping (monitors.verdicts): one query, if any."""
+    answering = [
+        monitor.pk for monitor, result in zip(monitors, results, strict=True) if monitor.state == DOWN and result.ok
+    ]
+    if not answering:
+        return set()
+    changes = (
+        MonitorTransition.objects.filter(monitor__in=answering, at__gt=now - FLAP_WINDOW)
+        .exclude(from_state=UNKNOWN)
+        .order_by()
+        .values("monitor")
+        .annotate(changes=Count("pk"))
+        .values_list("monitor", "changes")
+    )
+    return {pk for pk, count in changes if is_flapping(count, flap_changes=settings.MONITOR_FLAP_CHANGES)}
+
+
+def _note_flapping(monitor, now):
+    """Say once per fall, on the incident people work on, why a monitor that answers is still down."""
+    since = monitor.state_changed_at.timestamp() if monitor.state_changed_at else 0
+    try:
+        first = cache.add(f"monitors:flap-noted:{monitor.pk}:{since:.0f}", True, FLAP_NOTE_SECONDS)
+    except Exception as exc:  # the note only explains; a cache that does not answer must not cost the batch
+        logger.warning("monitor %s: flapping note skipped, cache unreachable (%s)", monitor.pk, exc)
+        return
+    if not first:
+        return
+    incident = policy.work_incident(monitor.guest or monitor.machine)
+    if incident is not None:
+        incident.note(
+            f"{monitor} answers again but has gone down and up repeatedly in the last "
+            f"{FLAP_WINDOW.total_seconds() / 60:.0f} minutes: it counts as up once it has answered for "
+            f"{settings.MONITOR_FLAP_QUIET_MINUTES} minutes.",
+            kind=TimelineEntry.Kind.NOTE,
+            at=now,
+        )
+
+
 # PostgreSQL types a VALUES list from its first row: the casts keep empty latencies numeric.
-PG_CASTS = ["bigint", "timestamptz", "double precision", "text", "text", "integer", "integer"]
+PG_CASTS = ["bigint", "timestamptz", "double precision", "text", "text", "integer", "integer", "text"]
 
 
 def save_statuses(statuses):
@@ -190,6 +258,32 @@ def save_statuses(statuses):
     sql = f"UPDATE {table} SET {columns} FROM (VALUES {rows}) AS v WHERE {table}.monitor_id = v.column1"  # noqa: S608 - names are the model's; values are parameters
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+
+
+def reschedule(monitor, now=None, *, re_enabled=False):
+    """Bring the monitor's next check in to at most now + its interval (to now if it was just re-enabled);
+    a later check is never pushed back. Returns whether it moved.
+
+    Called on every save of a Monitor (monitors.apps): a monitor changed in the admin or a script
+    from 10 minutes to 1 takes effect within a minute, not after the old next check.
+    """
+    if not monitor.is_enabled or monitor.interval is None:
+        return False
+    now = now or timezone.now()
+    soon = now if re_enabled else now + monitor.interval
+    return bool(MonitorStatus.objects.filter(monitor=monitor.pk, next_check_at__gt=soon).update(next_check_at=soon))
+
+
+def monitor_saving(sender, instance, raw=False, **kwargs):
+    """pre_save receiver of hosts.Monitor: whether it was enabled before this save, for monitor_saved."""
+    if not raw and instance.pk:
+        instance._was_enabled = Monitor.objects.filter(pk=instance.pk).values_list("is_enabled", flat=True).first()
+
+
+def monitor_saved(sender, instance, raw=False, **kwargs):
+    """post_save receiver of hosts.Monitor (connected in monitors.apps, as hosts cannot import the checker)."""
+    if not raw:
+        reschedule(instance, re_enabled=getattr(instance, "_was_enabled", None) is False)
 
 
 def _status_of(monitor, now):

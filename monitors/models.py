@@ -7,12 +7,23 @@ decide a state change). Its table is left out of the page cache's watch
 (settings.PAGE_CACHE_UNWATCHED_TABLES): 60,000 monitors checked every minute must not make
 every kept page stale. What pages show as news — a monitor going down or up — is a change of
 hosts.Monitor.state, a MonitorTransition row and a timeline entry, written only when it happens.
+
+The history a page shows stays bounded: the last SPARKLINE_CHECKS latencies ride in each
+monitor's MonitorStatus row (one row per monitor, rewritten in the batch's UPDATE), and
+transitions older than MONITOR_HISTORY_DAYS are deleted daily (monitors.tasks). CheckerClock,
+one row, says when a batch of checks last finished: the dashboard, /status/ and the heartbeat
+to an outside dead man's switch read it to notice a checker that stopped.
 """
 
 from django.db import models
 from django.utils import timezone
 
 from hosts.models import Monitor
+
+# How many recent checks the response-time sparkline keeps per monitor.
+SPARKLINE_CHECKS = 60
+# What stands for a failed check among the recent latencies: a gap in the sparkline.
+FAILED_CHECK = "-"
 
 
 class MonitorStatus(models.Model):
@@ -26,12 +37,27 @@ class MonitorStatus(models.Model):
     last_warning = models.CharField(max_length=300, blank=True)
     failures = models.PositiveIntegerField(default=0, help_text="Failed checks in a row.")
     successes = models.PositiveIntegerField(default=0, help_text="Good checks in a row.")
+    recent_latencies = models.TextField(
+        blank=True, help_text=f"The last {SPARKLINE_CHECKS} checks' latencies in ms, oldest first; “-” a failed check."
+    )
 
     class Meta:
         verbose_name_plural = "monitor statuses"
 
     def __str__(self):
         return f"{self.monitor} due {self.next_check_at:%H:%M:%S}"
+
+    def remember_latency(self, latency_ms):
+        """Add one check's latency (None for a failed check) to recent_latencies, keeping the last
+        SPARKLINE_CHECKS; the checker saves it with the batch, the machine and guest pages draw it."""
+        value = FAILED_CHECK if latency_ms is None else f"{latency_ms:.1f}".removesuffix(".0")
+        kept = self.recent_latencies.split()[-(SPARKLINE_CHECKS - 1) :]
+        self.recent_latencies = " ".join([*kept, value])
+
+    @property
+    def latencies(self):
+        """The recent latencies in ms, oldest first; None for a failed check."""
+        return [None if value == FAILED_CHECK else float(value) for value in self.recent_latencies.split()]
 
 
 class MonitorTransition(models.Model):
@@ -49,3 +75,39 @@ class MonitorTransition(models.Model):
 
     def __str__(self):
         return f"{self.monitor} {self.from_state} → {self.to_state} at {self.at:%Y-%m-%d %H:%M}"
+
+    @property
+    def new_state(self):
+        """The state it moved to as a Monitor.State, for a badge on the machine and guest pages."""
+        return Monitor.State(self.to_state)
+
+
+class CheckerClock(models.Model):
+    """One row: when a batch of uptime checks last finished. Who watches the watcher reads it."""
+
+    ONLY = 1
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=ONLY, editable=False)
+    last_round_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"checks last ran {self.last_round_at:%Y-%m-%d %H:%M:%S}" if self.last_round_at else "checks never ran"
+
+    @classmethod
+    def tick(cls, at):
+        """Note that a batch of checks finished at `at` (never moving the clock back); the checker calls it.
+
+        One small UPDATE per batch, to a table the page cache does not watch.
+        """
+        moved = (
+            cls.objects.filter(pk=cls.ONLY)
+            .filter(models.Q(last_round_at__lt=at) | models.Q(last_round_at__isnull=True))
+            .update(last_round_at=at)
+        )
+        if not moved and not cls.objects.filter(pk=cls.ONLY).exists():
+            cls.objects.bulk_create([cls(pk=cls.ONLY, last_round_at=at)], ignore_conflicts=True)
+
+    @classmethod
+    def last_ran(cls):
+        """When a batch of checks last finished, or None if none ever did."""
+        return cls.objects.filter(pk=cls.ONLY).values_list("last_round_at", flat=True).first()

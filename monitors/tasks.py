@@ -2,19 +2,25 @@
 
 - dispatch_due_monitors: claims the monitors whose turn it is and sends them to workers in
   batches of MONITOR_BATCH_SIZE (one task per batch, never one per check);
-- check_monitors(ids): one batch, probed concurrently with asyncio (monitors.checker).
+- check_monitors(ids): one batch, probed concurrently with asyncio (monitors.checker);
+- prune_monitor_history: daily, deletes state changes older than MONITOR_HISTORY_DAYS;
+- ping_heartbeat: every minute, tells the co-op's outside dead man's switch that checks ran
+  (monitors.watcher); it goes quiet when they stop.
 Only primary keys travel through the broker.
 """
 
 import logging
+from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
+from . import watcher
 from .checker import check_batch, claim_due, close_quiet_outages
-from .models import MonitorStatus
+from .maintenance import report_after_maintenance
+from .models import MonitorStatus, MonitorTransition
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +30,7 @@ def dispatch_due_monitors():
     """Send every due monitor to a worker, a batch per task; returns how many were sent."""
     now = timezone.now()
     close_quiet_outages(now)
+    report_after_maintenance(now)
     due = claim_due(now)
     size = settings.MONITOR_BATCH_SIZE
     sent = 0
@@ -46,3 +53,18 @@ def dispatch_due_monitors():
 def check_monitors(ids):
     """Check one batch of monitors and record what changed."""
     return check_batch(ids)
+
+
+@shared_task(name="monitors.prune_monitor_history")
+def prune_monitor_history(now=None):
+    """Delete changes of state older than MONITOR_HISTORY_DAYS (≥ 30: pages show 30-day uptime); returns how many."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.MONITOR_HISTORY_DAYS)
+    deleted, _ = MonitorTransition.objects.filter(at__lt=cutoff).delete()
+    logger.info("monitor history pruned: %d transition(s) older than %s", deleted, cutoff)
+    return deleted
+
+
+@shared_task(name="monitors.ping_heartbeat")
+def ping_heartbeat():
+    """Ping SWITCHBOARD_HEARTBEAT_URL if uptime checks ran lately (never raises); returns what it did."""
+    return watcher.ping_heartbeat()

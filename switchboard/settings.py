@@ -108,6 +108,7 @@ INSTALLED_APPS = [
     "power",
     "backups",
     "monitors",
+    "alerts",
     "front",
     "demo",
 ]
@@ -229,6 +230,8 @@ CELERY_TIMEZONE = "UTC"
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "switchboard@example.org")
+# A mail server that hangs must not hold an alert's worker for long (Django's default waits forever).
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Passwords, sessions, security ---------------------------------------------
@@ -297,12 +300,26 @@ PAGE_CACHE_UNWATCHED_TABLES = (
     "django_celery_results_",
     "django_celery_beat_",
     "monitors_monitorstatus",
+    "monitors_checkerclock",  # when checks last ran: ticked by every batch (monitors.models.CheckerClock)
 )
 # Uptime checks: how many monitors one task checks at once, how many probes run concurrently in
 # it, and the most monitors one dispatch hands out.
 MONITOR_BATCH_SIZE = env_int("MONITOR_BATCH_SIZE", 500)
 MONITOR_CONCURRENCY = env_int("MONITOR_CONCURRENCY", 500)
 MONITOR_DISPATCH_LIMIT = env_int("MONITOR_DISPATCH_LIMIT", 20000)
+# Monitors' changes of state older than this many days are deleted daily; pages show 30-day uptime.
+MONITOR_HISTORY_DAYS = env_int("MONITOR_HISTORY_DAYS", 90)
+if MONITOR_HISTORY_DAYS < 30:
+    raise ImproperlyConfigured(f"MONITOR_HISTORY_DAYS must be 30 or more (30-day uptime), not {MONITOR_HISTORY_DAYS}")
+# A monitor that changed state this many times within 30 minutes is flapping: it counts as up again
+# only after this many minutes of good checks (one incident and one alert, not one per flip).
+MONITOR_FLAP_CHANGES = env_int("MONITOR_FLAP_CHANGES", 3)
+MONITOR_FLAP_QUIET_MINUTES = env_int("MONITOR_FLAP_QUIET_MINUTES", 10)
+# An outside dead man's switch (a healthchecks-style ping URL) beat GETs every minute while uptime
+# checks run; when they stop, the pings stop and that service tells someone. Empty: off.
+SWITCHBOARD_HEARTBEAT_URL = os.environ.get("SWITCHBOARD_HEARTBEAT_URL", "").strip()
+if SWITCHBOARD_HEARTBEAT_URL and not SWITCHBOARD_HEARTBEAT_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured("SWITCHBOARD_HEARTBEAT_URL must start with http:// or https://")
 # How long a contact method stays trusted after someone confirmed it works.
 CONTACT_VERIFICATION_MAX_AGE_DAYS = env_int("CONTACT_VERIFICATION_MAX_AGE_DAYS", 180)
 # Contracts ending within this many days are flagged.
@@ -311,6 +328,16 @@ CONTRACT_WARNING_DAYS = env_int("CONTRACT_WARNING_DAYS", 60)
 BACKUP_CHECK_EVERY_MINUTES = env_int("BACKUP_CHECK_EVERY_MINUTES", 60)
 # Heartbeat pings and check results older than this are deleted daily (the last good check stays).
 BACKUP_HISTORY_DAYS = env_int("BACKUP_HISTORY_DAYS", 180)
+# Alerts (alerts/): which incidents alert people, how long the one-tap acknowledgement link works,
+# and how a failing channel is retried (attempts; the first retry's wait in seconds, ×4 each time).
+ALERT_CAUSES = ["outage"]
+ALERT_ACK_LINK_HOURS = env_int("ALERT_ACK_LINK_HOURS", 24)
+ALERT_SEND_ATTEMPTS = env_int("ALERT_SEND_ATTEMPTS", 3)
+ALERT_RETRY_SECONDS = env_int("ALERT_RETRY_SECONDS", 30)
+# A send still "sending" after this long was abandoned by a dead worker: failed, never sent twice.
+ALERT_SEND_LEASE_SECONDS = env_int("ALERT_SEND_LEASE_SECONDS", 120)
+# A queue of their own keeps alerts from waiting behind a long round of checks (empty: Celery's default queue).
+ALERT_QUEUE = os.environ.get("ALERT_QUEUE", "")
 # Every periodic task, in one place: name → the task, how often (seconds), what it is for.
 # `migrate` installs a missing entry into django-celery-beat's tables (core.beat) and never
 # touches one that exists, so an interval an admin changed or a task they disabled stays so.
@@ -320,6 +347,21 @@ BEAT_SCHEDULE = {
         "task": "monitors.dispatch_due_monitors",
         "every": 5,
         "description": "Send the uptime checks that are due to workers, in batches.",
+    },
+    "prune-monitor-history": {
+        "task": "monitors.prune_monitor_history",
+        "every": 86400,
+        "description": "Delete monitors' changes of state past MONITOR_HISTORY_DAYS.",
+    },
+    "ping-heartbeat": {
+        "task": "monitors.ping_heartbeat",
+        "every": 60,
+        "description": "Ping SWITCHBOARD_HEARTBEAT_URL while uptime checks run (a dead man's switch).",
+    },
+    "escalate-alerts": {
+        "task": "alerts.escalate_due_alerts",
+        "every": 10,
+        "description": "Run due escalation steps; re-send alerts waiting for a retry.",
     },
     "sweep-power-actions": {
         "task": "power.sweep_power_actions",

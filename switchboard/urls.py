@@ -1,5 +1,6 @@
 """Every URL of Switchboard, grouped by object. Grep here to find a page's view."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -19,7 +20,12 @@ urlpatterns = [
     path("", include("incidents.urls")),
     path("", include("power.urls")),
     path("", include("backups.urls")),
+    path("", include("alerts.urls")),
 ]
+
+if settings.DEBUG:
+    # The demo's mailbox (`make run`): where its alert emails land. Never on a real installation.
+    urlpatterns.append(path("", include("demo.urls")))
 
 # Unknown hostnames and the like: a 404 that offers to search for what was asked.
 handler404 = "front.views.overview.page_not_found"

@@ -160,7 +160,8 @@ class CeleryWorker:
 def running_worker(redis_url, log, purpose, **settings_env):
     """Run a `celery -A switchboard worker` on Redis, this session's test database and a queue of its own.
 
-    `settings_env` are extra environment variables for switchboard/settings.py (e.g. POWER_LOCK_SECONDS="2").
+    `settings_env` are extra environment variables for switchboard/settings.py (e.g. POWER_LOCK_SECONDS="2");
+    "{queue}" in a value is replaced by the worker's queue (ALERT_QUEUE="{queue}": it sends its own alerts).
     On leaving, the worker is stopped (if a test has not killed it already) and its queue deleted.
     """
     from switchboard.celery import app
@@ -173,7 +174,7 @@ def running_worker(redis_url, log, purpose, **settings_env):
         "REDIS_URL": redis_url,
         "C_FORCE_ROOT": "1",  # CI runs as root, which Celery refuses without this
         "PYTHONUNBUFFERED": "1",
-        **settings_env,
+        **{name: value.format(queue=queue) for name, value in settings_env.items()},
     }
     command = [sys.executable, "-m", "celery", "-A", "switchboard", "worker", "--pool=solo", "--loglevel=INFO"]
     command += ["--queues", queue, "--hostname", nodename, "--without-mingle", "--without-gossip"]

@@ -43,6 +43,8 @@ class Page:
     expect: dict
     method: str = "get"
     data: dict = field(default_factory=dict)
+    # What an anonymous visitor may see here although it is personal elsewhere (a secret address's reason).
+    anonymous_may_see: tuple = ()
 
 
 PAGES = {
@@ -111,6 +113,20 @@ PAGES = {
     ),
     "incident_list": Page(lambda s: "/incidents/", PRIVATE),
     "incident_detail": Page(lambda s: f"/incidents/{s.incident.pk}/", PRIVATE),
+    "incident_resolve": Page(lambda s: f"/incidents/{s.incident.pk}/resolve/", OPERATOR_MFA_POST, method="post"),
+    # The one-tap link works without logging in (it is the key); it shows what is down, nothing personal.
+    "alert_ack": Page(lambda s: f"/alerts/ack/{_ack_token(s)}/", PUBLIC),
+    "alert_acknowledge": Page(lambda s: f"/alerts/{_alert(s).pk}/acknowledge/", OPERATOR_MFA_POST, method="post"),
+    "alert_site_access": Page(lambda s: f"/alerts/{_alert(s).pk}/site-access/", OPERATOR_MFA_POST, method="post"),
+    # A secret address: whoever has it may read the shifts (calendar apps cannot log in).
+    "oncall_calendar": Page(
+        # A calendar app cannot log in: whoever has the rota's secret address sees who is on call when, by
+        # name only (never a phone number, address or note).
+        lambda s: f"/alerts/calendar/{_rota(s).calendar_token}.ics",
+        PUBLIC,
+        anonymous_may_see=("Noor Example",),
+    ),
+    "my_oncall_calendar": Page(lambda s: "/alerts/my-calendar/", PRIVATE),
     # The invitation link's own rules are in test_invitations.py; an unknown token is a 404 for everyone.
     "invitation": Page(lambda s: "/invitations/no-such-token/", dict.fromkeys(ROLES, 404)),
 }
@@ -125,6 +141,31 @@ def _heartbeat(scene):
 
 
 OWN_TESTS = ("admin/", "accounts/")
+
+
+def _alert(scene):
+    from alerts.models import Alert
+
+    return Alert.objects.get_or_create(incident=scene.incident)[0]
+
+
+def _ack_token(scene):
+    from alerts.models import Notification
+    from alerts.sending import ack_token
+
+    method = scene.noor.contact_methods.first()
+    notification = Notification.objects.create(
+        alert=_alert(scene), person=scene.noor, contact_method=method, channel="email"
+    )
+    return ack_token(notification)
+
+
+def _rota(scene):
+    from alerts.models import Rota, RotaMember
+
+    rota = Rota.objects.create(name="Core")
+    RotaMember.objects.create(rota=rota, person=scene.noor)
+    return rota
 
 
 def _power_action(scene):
@@ -182,4 +223,6 @@ def test_who_may_open_each_page(name, role, client, request):
     if role == "anonymous":
         html = response.content.decode()
         for secret in (NOOR_PHONE, "555 01", PRIVATE_NOTE, WIKI_IPV4, WIKI_IPV6, "Noor Example", "noor@example.org"):
+            if secret in page.anonymous_may_see:
+                continue
             assert secret not in html, f"{secret!r} shown to an anonymous visitor on {name}"

@@ -18,13 +18,23 @@ from django.urls import reverse
 from django.utils import timezone
 from simple_history.models import HistoricalChanges
 
+from alerts.models import (
+    Alert,
+    CalendarFeed,
+    EscalationPolicy,
+    EscalationStep,
+    Notification,
+    Rota,
+    RotaMember,
+    RotaOverride,
+)
 from backups.models import BackupCheck, BackupTarget, HeartbeatPing, RestoreDrill
 from coop.models import ContactMethod, Contract, Invitation, Organization, Person, Site, SiteAccess
 from hosts.models import DNSName, Guest, HostedService, IPAddress, Machine, Monitor, Runbook, SoftwareVersion
-from incidents.models import ActionItem, Incident, TimelineEntry
+from incidents.models import ActionItem, Incident, MaintenanceWindow, TimelineEntry
 from power.models import PowerAction, PowerController, PowerOutlet
 
-OUR_APPS = ("coop", "hosts", "incidents", "power", "backups")
+OUR_APPS = ("coop", "hosts", "incidents", "power", "backups", "alerts")
 
 _serial = itertools.count(1)
 
@@ -102,6 +112,35 @@ def _incident():
     return incident
 
 
+def _rota():
+    rota = Rota.objects.create(name=f"Core {_n()}")
+    RotaMember.objects.create(rota=rota, person=_person(), position=1)
+    return rota
+
+
+def _policy():
+    policy = EscalationPolicy.objects.create(name=f"Policy {_n()}", repeat=1)
+    EscalationStep.objects.create(policy=policy, notify="rota", rota=_rota(), wait_minutes=10)
+    return policy
+
+
+def _alert():
+    incident = _incident()
+    person = _person()
+    alert = Alert.objects.create(incident=incident, policy=_policy(), steps=[])
+    Notification.objects.create(
+        alert=alert, person=person, contact_method=person.contact_methods.first(), channel="email", status="sent"
+    )
+    return alert
+
+
+def _window():
+    now = timezone.now()
+    return MaintenanceWindow.objects.create(
+        machine=_machine(), starts_at=now, ends_at=now + timedelta(hours=2), reason="New disks"
+    )
+
+
 # One maker per model; each call makes a new object with unique names.
 def _backup_target():
     return BackupTarget.objects.create(name=f"backup {_n()}", kind="heartbeat", machine=_machine())
@@ -142,6 +181,17 @@ SAMPLES = {
     Runbook: lambda: Runbook.objects.create(title="Restore the wiki", guest=_guest(), body="1. Boot it."),
     Monitor: lambda: Monitor.objects.create(guest=_guest(), kind="http", target="https://example.org/"),
     Incident: _incident,
+    MaintenanceWindow: _window,
+    Rota: _rota,
+    RotaMember: lambda: _rota().members.first(),
+    RotaOverride: lambda: RotaOverride.objects.create(
+        rota=_rota(), person=_person(), starts_at=timezone.now(), ends_at=timezone.now() + timedelta(days=7)
+    ),
+    EscalationPolicy: _policy,
+    EscalationStep: lambda: _policy().steps.first(),
+    Alert: _alert,
+    Notification: lambda: _alert().notifications.first(),
+    CalendarFeed: lambda: CalendarFeed.objects.create(person=_person()),
     TimelineEntry: lambda: _incident().note("Power-cycled via the PDU.", kind="power_done"),
     ActionItem: lambda: ActionItem.objects.create(
         incident=_incident(), title="Write the postmortem", owner=_person(), due_on=date(2025, 6, 1)
@@ -178,8 +228,8 @@ REGISTERED = sorted(admin.site._registry, key=_label)
 # Written only by the power flow (the row is what keeps an action from running twice): read-only here.
 # Audit records: what happened stays as it was. Power actions are made by the power flow only;
 # timeline notes may be added in the admin, never changed or deleted.
-AUDIT = {PowerAction, TimelineEntry}
-NO_ADD = {PowerAction}
+AUDIT = {PowerAction, TimelineEntry, Alert, Notification}
+NO_ADD = {PowerAction, Alert, Notification}
 OURS_REGISTERED = [model for model in REGISTERED if model._meta.app_label in OUR_APPS]
 EDITABLE = [model for model in OURS_REGISTERED if model not in AUDIT]
 SEARCHABLE = [model for model in OURS_REGISTERED if admin.site._registry[model].search_fields]

@@ -41,7 +41,8 @@ LAYERS = [
     ["coop"],  # the directory: sites, organisations, people, invitations, login adapters
     ["hosts"],  # the inventory: machines, guests, addresses, monitors, runbooks
     ["incidents"],  # incidents, timeline, and the one open/join/resolve policy (incidents/policy.py)
-    ["power", "backups", "monitors"],  # the producers that act on the world; siblings: none imports another
+    # The producers that act on the world, and the alerts that call people; siblings: none imports another.
+    ["power", "backups", "monitors", "alerts"],
     ["front"],  # the cross-app pages: dashboard, search, status, machine/guest/site/person/org pages
     ["demo"],  # demo data, simulators and their management commands
 ]

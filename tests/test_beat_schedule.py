@@ -37,6 +37,9 @@ def test_every_scheduled_job_names_a_task_the_worker_knows():
     scheduled = dict(PeriodicTask.objects.exclude(task="celery.backend_cleanup").values_list("name", "task"))
     assert scheduled == {
         "dispatch-due-monitors": "monitors.dispatch_due_monitors",
+        "prune-monitor-history": "monitors.prune_monitor_history",
+        "ping-heartbeat": "monitors.ping_heartbeat",
+        "escalate-alerts": "alerts.escalate_due_alerts",
         "check-due-backups": "backups.check_due_backups",
         "sweep-power-actions": "power.sweep_power_actions",
         "prune-backup-history": "backups.prune_backup_history",

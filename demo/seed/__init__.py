@@ -6,7 +6,7 @@ address is invented (example.org/.net, +1 555 01xx, documentation IP ranges).
 `seed()` creates only what is missing and never changes a row that is already there, so it is
 safe on a database with real data and on a demo someone has been editing. Dates are relative
 to the moment it runs. One module per noun (people, sites, inventory, power, backups,
-contracts, runbooks, incidents); `seeder` holds the Seeder they all write through.
+contracts, runbooks, incidents, oncall); `seeder` holds the Seeder they all write through.
 """
 
 from django.db import transaction
@@ -16,6 +16,7 @@ from .backups import S3_ENDPOINT, seed_backups
 from .contracts import seed_contracts
 from .incidents import INCIDENT_TITLE, seed_past_incident
 from .inventory import seed_machines, seed_monitors, seed_virtuozzo_containers, seed_xen_guests
+from .oncall import POLICY_NAME, ROTA_NAME, seed_oncall
 from .people import DEMO_EMAIL, DEMO_PASSWORD, DEMO_USERNAME, seed_demo_user, seed_organizations, seed_people
 from .power import BMC_PORT, PDU_PORT, SIMULATOR_HOST, seed_power
 from .runbooks import seed_runbooks
@@ -31,6 +32,8 @@ __all__ = [
     "DEMO_USERNAME",
     "INCIDENT_TITLE",
     "PDU_PORT",
+    "POLICY_NAME",
+    "ROTA_NAME",
     "S3_ENDPOINT",
     "SIMULATOR_HOST",
     "Seeder",
@@ -54,5 +57,6 @@ def seed(now=None):
         seed_contracts(s, sites, orgs, machines)
         seed_runbooks(s, sites, machines, guests)
         seed_monitors(s, machines, guests)
+        seed_oncall(s, user, people)
         seed_past_incident(s, user, machines, guests, people)
     return s

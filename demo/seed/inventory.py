@@ -241,6 +241,7 @@ def seed_virtuozzo_containers(s, machines, orgs, people):
 # Where the demo's machines and guests answer: stand-ins on 127.0.0.1 (demo/hosts.py, started by
 # `make run`), so the checker finds them up, and `manage.py demo_hosts --stop xen1` takes xen1 down.
 DEMO_INTERVAL = timedelta(seconds=20)
+DEMO_DOWN_AFTER = 2
 STAND_IN_PORTS = {"xen1": 17101, "store1": 17102, "vz1": 17103, "wiki1": 17111, "blog1": 17112, "ct101": 17121}
 
 
@@ -256,11 +257,13 @@ def seed_monitors(s, machines, guests):
         ("guest", guests["ct101"], Monitor.Kind.HTTP, f"http://127.0.0.1:{port['ct101']}/", None, "is up"),
     ]
     for subject_field, subject, kind, target, tcp_port, keyword in checks:
-        # Every 20 s, so stopping xen1 shows on the dashboard within a minute (after two failed checks).
+        # Every 20 s and down after two failed checks in a row: stopping xen1 opens its incident and
+        # alerts the person on call within a minute.
         fields = {
             "port": tcp_port,
             "keyword": keyword,
-            "interval": timedelta(seconds=20),
+            "interval": DEMO_INTERVAL,
             "timeout": timedelta(seconds=3),
+            "down_after": DEMO_DOWN_AFTER,
         }
         s.ensure(Monitor, {subject_field: subject, "kind": kind, "target": target}, fields)

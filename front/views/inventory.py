@@ -14,6 +14,7 @@ from core.pages import paginate, render_page, text_param
 from hosts.models import Guest, Machine, Runbook
 from hosts.shortcuts import get_guest_or_404, get_machine_or_404
 from incidents.models import Incident, TimelineEntry
+from monitors.history import attach_history
 from power.views import power_panel_context
 
 DETAIL_ROWS = 25
@@ -68,9 +69,11 @@ def machine_detail(request: HttpRequest, hostname):
     machine = get_machine_or_404(hostname)
     incidents = Incident.objects.touching_machine(machine)
     guests = machine.guests.with_monitor_state().select_related("owner")
+    monitors = list(machine.monitors.select_related("status"))
     context = {
         "machine": machine,
-        "monitors": list(machine.monitors.all()),
+        "monitors": monitors,
+        "monitor_changes": attach_history(monitors),
         "open_incidents": _open_incidents(incidents),
         "access": SiteAccess.objects.roster(machine.site)[:DETAIL_ROWS],
         "admins": machine.admins.select_related("organization").prefetch_related("contact_methods")[:DETAIL_ROWS],
@@ -120,10 +123,12 @@ def guest_list(request: HttpRequest):
 def guest_detail(request: HttpRequest, name):
     guest = get_guest_or_404(name)
     incidents = Incident.objects.touching_guest(guest)
+    monitors = list(guest.monitors.select_related("status"))
     context = {
         "guest": guest,
         "machine": guest.machine,
-        "monitors": list(guest.monitors.all()),
+        "monitors": monitors,
+        "monitor_changes": attach_history(monitors),
         "open_incidents": _open_incidents(incidents),
         "addresses": guest.addresses.all(),
         "dns_names": guest.dns_names.all(),

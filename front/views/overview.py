@@ -12,17 +12,20 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from alerts.models import Rota
 from backups.models import BackupTarget
 from coop.models import Contract, Person
 from core.access import member_required
 from core.page_cache import cached_for_viewer
 from core.pages import paginate, render_page
 from hosts.models import HostedService, Machine
-from incidents.models import Incident, TimelineEntry
+from incidents.models import Incident, MaintenanceWindow, TimelineEntry
+from monitors.watcher import checker_health
 
 from ..search import search as run_search
 
 DASHBOARD_ROWS = 10
+ON_CALL_PREFETCH = ["members__person", "overrides__person"]
 STATUS_RECENT_DAYS = 7
 STATUS_CACHE_SECONDS = 10
 
@@ -48,6 +51,10 @@ def dashboard(request: HttpRequest):
         "contract_count": len(contracts),
         "stale_people": stale_people.select_related("organization")[:DASHBOARD_ROWS],
         "stale_people_count": stale_people.count(),
+        "checker": checker_health(),
+        "on_call": [
+            (rota, rota.on_call()) for rota in Rota.objects.prefetch_related("members__person", "overrides__person")
+        ],
     }
     return render(request, "front/dashboard.html", context)
 
@@ -102,6 +109,9 @@ def _status_context(request):
         ),
         "incidents": incidents,
         "recent_days": STATUS_RECENT_DAYS,
+        "checker": checker_health(),
+        # Only windows with a note written for the public: the rest name internal hosts.
+        "maintenance": MaintenanceWindow.objects.to_announce().order_by("starts_at")[:10],
     }
 
 

@@ -354,4 +354,6 @@ def test_monitors_reporting_at_once_from_several_workers_open_one_incident(dom0)
     assert len({incident.pk for incident, _ in results}) == 1
     assert [opened for _, opened in results].count(True) == 1
     incident = open_incidents().get()
-    assert incident.timeline.count() == workers
+    assert incident.timeline.filter(kind=TimelineEntry.Kind.CHECK_FAILED).count() == workers
+    # Opened once, so alerted once: here nobody, as the test co-op has no escalation policy.
+    assert incident.timeline.filter(kind=TimelineEntry.Kind.ALERT_FAILED).count() == 1

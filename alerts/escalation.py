@@ -1,0 +1,306 @@
+"""How an alert starts, climbs, stops and ends: the rules, in one place.
+
+1. start(incident): an outage opened by a producer (incidents.signals.incident_opened, once
+   committed) gets one Alert with a snapshot of the escalation policy covering its site, and
+   its first step runs at once. No policy: the incident's timeline says nobody was alerted.
+2. escalate(alert_id, token): runs the step that is due. It does nothing unless the token is
+   still the alert's and the step is due (a stale, duplicated or early task is harmless);
+   it writes one Notification per contact method of each person the step names (unique per
+   step: at most once), moves to the next step after the step's wait, round after round,
+   and stops when the rounds run out. Sending is a task per notification
+   (alerts.tasks.send_notification), so a hanging channel never delays the next step.
+3. acknowledge(alert, person): someone answers (the link in the alert, or the incident page):
+   the escalation stops, pending sends are cancelled, the timeline says who and when.
+4. The incident resolved: the alert ends and everyone who was reached hears it is over.
+Every step, send, failure, retry and acknowledgement lands on the incident's timeline.
+"""
+
+import logging
+import uuid
+from datetime import timedelta
+
+from celery import current_app
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from kombu.exceptions import OperationalError
+
+from coop.models import Person, SiteAccess
+from incidents.models import TimelineEntry
+
+from .models import Alert, EscalationPolicy, EscalationStep, Notification, Rota, site_of
+
+logger = logging.getLogger(__name__)
+
+PENDING = [Notification.Status.QUEUED, Notification.Status.RETRYING]
+
+
+def on_incident_opened(sender, incident, **kwargs):
+    if incident.cause in settings.ALERT_CAUSES:
+        start(incident)
+
+
+def on_incident_resolved(sender, incident, **kwargs):
+    alert = Alert.objects.filter(incident=incident).first()
+    if alert is not None:
+        end(alert)
+
+
+def start(incident, now=None):
+    """Start alerting for `incident` and run the first step; returns the Alert, or None without a policy."""
+    now = now or incident.started_at  # the instant the producer saw it: the alert's clock starts there
+    policy = EscalationPolicy.for_incident(incident)
+    if policy is None:
+        incident.note(
+            "Nobody was alerted: no escalation policy covers this site and none is the default "
+            "(add one in the admin, under Alerts and on-call).",
+            kind=TimelineEntry.Kind.ALERT_FAILED,
+            at=now,
+        )
+        return None
+    steps = policy.snapshot()
+    if not steps:
+        incident.note(
+            f"Nobody was alerted: the escalation policy “{policy}” has no steps.",
+            kind=TimelineEntry.Kind.ALERT_FAILED,
+            at=now,
+        )
+        return None
+    alert, created = Alert.objects.get_or_create(
+        incident=incident,
+        defaults={"policy": policy, "steps": steps, "repeat": policy.repeat, "started_at": now},
+    )
+    if created:
+        Alert.objects.filter(pk=alert.pk).update(next_step_at=now)
+        escalate(alert.pk, alert.token, now=now)
+        alert.refresh_from_db()
+    return alert
+
+
+def escalate(alert_id, token, *, now=None):
+    """Run the alert's due step (and any that follow at once); returns the notifications it made."""
+    now = now or timezone.now()
+    made = []
+    with transaction.atomic():
+        alert = Alert.objects.select_for_update().filter(pk=alert_id).first()
+        if alert is None or str(alert.token) != str(token) or alert.status != Alert.Status.ACTIVE:
+            return made
+        incident = alert.incident
+        # A step that reaches nobody hands over at once; the bound keeps a policy of such steps finite.
+        for _ in range(len(alert.steps) * (alert.repeat + 1)):
+            if alert.next_step_at is None or alert.next_step_at > now:
+                break
+            if not incident.is_open:
+                _stop(alert, Alert.Status.RESOLVED)
+                break
+            if alert.round > alert.repeat:
+                _give_up(alert, now)
+                break
+            step = alert.steps[alert.step]
+            people = recipients(step, incident, now)
+            reached = notify(alert, people, Notification.Purpose.ALERT, alert.round, alert.step, now)
+            made += reached
+            _note_step(alert, step, people, reached, now)
+            _advance(alert, step, now, waited=bool(reached))
+        alert.save()
+    return made
+
+
+def recipients(step, incident, now):
+    """The people a snapshot step names, as of `now`."""
+    if step["notify"] == EscalationStep.Notify.ROTA:
+        rota = Rota.objects.filter(pk=step["rota"]).first()
+        person = rota.on_call(now) if rota else None
+        return [person] if person else []
+    if step["notify"] == EscalationStep.Notify.PERSON:
+        return list(Person.objects.filter(pk=step["person"]))
+    site = site_of(incident)
+    return [access.person for access in SiteAccess.objects.roster(site)] if site else []
+
+
+def notify(alert, people, purpose, round, step, now):
+    """One Notification per alert-taking contact method of each person (never twice per step); sent on commit."""
+    made = []
+    seen = set()
+    for person in people:
+        if person.pk in seen:
+            continue
+        seen.add(person.pk)
+        for method in person.contact_methods.all():
+            if not method.can_alert:
+                continue
+            notification, created = Notification.objects.get_or_create(
+                alert=alert,
+                purpose=purpose,
+                round=round,
+                step=step,
+                contact_method=method,
+                defaults={"person": person, "channel": channel_name(method), "created_at": now, "next_attempt_at": now},
+            )
+            if created:
+                made.append(notification)
+    if made:
+        token = alert.token
+        transaction.on_commit(lambda: queue_sends([n.pk for n in made], token))
+    return made
+
+
+def channel_name(method):
+    """What the timeline may say about where an alert went: "email", "ntfy", "matrix" — never the URL."""
+    if method.alert_url:
+        return method.alert_url.split("://", 1)[0].rstrip("s") if "://" in method.alert_url else "alert URL"
+    return "email"
+
+
+def queue_sends(ids, token):
+    """Hand each notification to a worker (alerts.tasks.send_notification, by name: that module imports this one)."""
+    for pk in ids:
+        try:
+            task = current_app.tasks["alerts.send_notification"]
+            task.apply_async((pk, str(token)), **({"queue": settings.ALERT_QUEUE} if settings.ALERT_QUEUE else {}))
+        except (OperationalError, OSError) as exc:  # the broker is down: the tick sends it again
+            logger.warning("notification %s: broker unreachable, left for the next tick (%s)", pk, type(exc).__name__)
+            return
+
+
+def _note_step(alert, step, people, reached, now):
+    where = f"step {alert.step + 1} of {len(alert.steps)}"
+    if alert.repeat:
+        where += f", round {alert.round + 1} of {alert.repeat + 1}"
+    if reached:
+        by = {}
+        for notification in reached:
+            by.setdefault(notification.person.name, []).append(notification.channel)
+        whom = "; ".join(f"{name} by {', '.join(channels)}" for name, channels in by.items())
+        body = f"Alerting {step['describe']} ({where}): {whom}."
+        kind = TimelineEntry.Kind.ALERT_SENT
+    elif people:
+        names = ", ".join(person.name for person in people)
+        body = f"Could not alert {step['describe']} ({where}): {names} has no contact method that takes alerts."
+        kind = TimelineEntry.Kind.ALERT_FAILED
+    else:
+        body = f"Nobody to alert for {step['describe']} ({where}): nobody is on call there."
+        kind = TimelineEntry.Kind.ALERT_FAILED
+    alert.incident.note(body, kind=kind, at=now)
+
+
+def _advance(alert, step, now, *, waited):
+    alert.step += 1
+    if alert.step >= len(alert.steps):
+        alert.step, alert.round = 0, alert.round + 1
+    # After the last step too: its wait is the last chance to acknowledge before Switchboard gives up.
+    wait = timedelta(minutes=step["wait_minutes"]) if waited else timedelta(0)
+    alert.next_step_at = now + wait
+
+
+def _give_up(alert, now):
+    alert.status, alert.next_step_at = Alert.Status.EXHAUSTED, None
+    alert.incident.note(
+        "Nobody acknowledged the alert after every step of the escalation policy: Switchboard stopped "
+        "alerting. The incident stays open.",
+        kind=TimelineEntry.Kind.ALERT_FAILED,
+        at=now,
+    )
+
+
+def _stop(alert, status):
+    """The alert climbs no further: a new token for stale tasks to miss, pending sends cancelled."""
+    alert.status, alert.next_step_at, alert.token = status, None, uuid.uuid4()
+    alert.notifications.filter(status__in=PENDING).exclude(purpose=Notification.Purpose.RESOLVED).update(
+        status=Notification.Status.CANCELLED
+    )
+
+
+def acknowledge(alert, *, person=None, user=None, via="", now=None):
+    """Someone answers the alert: escalation stops. Returns (alert, True) or (alert, False) if it was not alerting."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        alert = Alert.objects.select_for_update().get(pk=alert.pk)
+        if alert.status not in (Alert.Status.ACTIVE, Alert.Status.EXHAUSTED):
+            return alert, False
+        if person is None and user is not None:
+            person = Person.objects.filter(user=user).first()
+        _stop(alert, Alert.Status.ACKNOWLEDGED)
+        alert.acknowledged_at, alert.acknowledged_by = now, person
+        alert.save()
+        name = person.name if person else (user.get_full_name() or user.get_username()) if user else "Someone"
+        alert.incident.note(
+            f"{name} acknowledged the alert{(' ' + via) if via else ''}: escalation stopped.",
+            by=user,
+            kind=TimelineEntry.Kind.ALERT_ACKNOWLEDGED,
+            at=now,
+        )
+    return alert, True
+
+
+def ask_for_site_access(alert, *, user, now=None):
+    """ "I'm on it — send someone with site access": acknowledge as `user`, alert everyone who can get in."""
+    now = now or timezone.now()
+    alert, _ = acknowledge(alert, user=user, via="from the incident page and asked for someone with site access")
+    with transaction.atomic():
+        alert = Alert.objects.select_for_update().get(pk=alert.pk)
+        site = site_of(alert.incident)
+        people = [access.person for access in SiteAccess.objects.roster(site)] if site else []
+        asked = alert.notifications.filter(purpose=Notification.Purpose.SITE_ACCESS).values("round").distinct().count()
+        reached = notify(alert, people, Notification.Purpose.SITE_ACCESS, asked, 0, now)
+        names = ", ".join(sorted({n.person.name for n in reached})) or "nobody (no one with site access takes alerts)"
+        alert.incident.note(
+            f"Asked for someone with access to {site or 'the site'}: alerting {names}.",
+            by=user,
+            kind=TimelineEntry.Kind.ALERT_SENT if reached else TimelineEntry.Kind.ALERT_FAILED,
+            at=now,
+        )
+    return reached
+
+
+def end(alert, now=None):
+    """The incident is resolved: stop, and tell everyone the alert reached that it is over."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        alert = Alert.objects.select_for_update().get(pk=alert.pk)
+        if alert.status == Alert.Status.RESOLVED:
+            return []
+        _stop(alert, Alert.Status.RESOLVED)
+        alert.save()
+        reached = alert.notifications.filter(status=Notification.Status.SENT).exclude(
+            purpose=Notification.Purpose.RESOLVED
+        )
+        methods = {n.contact_method_id: n.person for n in reached.select_related("person") if n.contact_method_id}
+        made = []
+        for method_id, person in methods.items():
+            method = person.contact_methods.filter(pk=method_id).first()
+            if method is None or not method.can_alert:
+                continue
+            notification, created = Notification.objects.get_or_create(
+                alert=alert,
+                purpose=Notification.Purpose.RESOLVED,
+                round=0,
+                step=0,
+                contact_method=method,
+                defaults={
+                    "person": person,
+                    "channel": channel_name(method),
+                    "created_at": now,
+                    "next_attempt_at": now,
+                },
+            )
+            if created:
+                made.append(notification)
+        if made:
+            token = alert.token
+            transaction.on_commit(lambda: queue_sends([n.pk for n in made], token))
+    return made
+
+
+def due_alerts(now):
+    """(id, token) of alerts whose next step is due."""
+    return list(
+        Alert.objects.filter(status=Alert.Status.ACTIVE, next_step_at__lte=now)
+        .order_by("next_step_at")
+        .values_list("pk", "token")[:500]
+    )
+
+
+def open_alert_for(incident):
+    """The incident's alert if it still climbs or was left unanswered, else None."""
+    return Alert.objects.filter(incident=incident, status__in=[Alert.Status.ACTIVE, Alert.Status.EXHAUSTED]).first()

@@ -1,0 +1,202 @@
+"""Sending one notification: what it says, delivering it (email through Django's mail backend,
+everything else through apprise), and what happens when a channel fails.
+
+A failed send is tried again with backoff (ALERT_SEND_ATTEMPTS, ALERT_RETRY_SECONDS) and then
+reported; every outcome goes on the incident's timeline. Every channel has a timeout (EMAIL_TIMEOUT,
+apprise's cto/rto), and each notification is its own task, so a hanging channel holds up nothing
+else. A notification is claimed before it is sent (queued → sending), so two workers never send
+the same one; one left "sending" by a worker that died is failed, not sent again.
+"""
+
+import logging
+import re
+import smtplib
+from datetime import timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.core.mail import EmailMessage
+from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
+
+from incidents.models import TimelineEntry
+
+from .models import Notification
+
+logger = logging.getLogger(__name__)
+
+ACK_SALT = "switchboard.alerts.acknowledge"
+PENDING = [Notification.Status.QUEUED, Notification.Status.RETRYING]
+
+
+class DeliveryError(Exception):
+    """The channel did not take the message; the text says why, without any secret."""
+
+
+def ack_token(notification):
+    """A signed, expiring token naming the notification: the one-tap link's key. Acknowledges nothing else."""
+    return signing.dumps({"n": notification.pk}, salt=ACK_SALT, compress=True)
+
+
+def read_ack_token(token):
+    """The notification id in a token; raises signing.SignatureExpired or signing.BadSignature."""
+    data = signing.loads(token, salt=ACK_SALT, max_age=timedelta(hours=settings.ALERT_ACK_LINK_HOURS))
+    return int(data["n"])
+
+
+def ack_link(notification):
+    return settings.SITE_URL + reverse("alert_ack", args=[ack_token(notification)])
+
+
+def compose(notification):
+    """(subject, body) of the message: short enough for a phone's lock screen, the ack link near the top."""
+    incident = notification.alert.incident
+    started = timezone.localtime(incident.started_at, notification.person.timezone if notification.person else None)
+    url = settings.SITE_URL + incident.get_absolute_url()
+    if notification.purpose == Notification.Purpose.RESOLVED:
+        subject = f"[Switchboard] RESOLVED: {incident.title}"
+        body = f"{incident.title}: resolved. No need to act.\n\nIncident: {url}\n"
+        return subject, body
+    guests = incident.affected_guest_count()
+    owners = incident.affected_owners().count()
+    why = "you have access to the site and someone asked for help" if notification.purpose == "site" else None
+    step = notification.alert.steps[notification.step] if notification.step < len(notification.alert.steps) else None
+    why = why or (f"you are {step['describe']}" if step and step["notify"] != "person" else "you are on the list")
+    subject = f"[Switchboard] DOWN: {incident.title}"
+    body = (
+        f"{incident.title} (since {started:%H:%M %Z}, {started:%a %d %b}).\n"
+        f"Affects {guests} guest{'s' if guests != 1 else ''} of {owners} owner{'s' if owners != 1 else ''}.\n\n"
+        f"I'm on it (acknowledge, stops the escalation):\n{ack_link(notification)}\n\n"
+        f"Incident, runbook and who can get into the site:\n{url}\n\n"
+        f"You get this because {why}.\n"
+    )
+    return subject, body
+
+
+def deliver(notification, subject, body):
+    """Hand the message to its channel; raises DeliveryError."""
+    method = notification.contact_method
+    if method is None:
+        raise DeliveryError("the contact method was deleted")
+    if not method.alert_url:
+        _email(method.value, subject, body)
+    else:
+        _apprise(method.alert_url, subject, body)
+
+
+def _email(address, subject, body):
+    try:
+        sent = EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [address]).send()
+    except (smtplib.SMTPException, OSError) as exc:
+        raise DeliveryError(f"the mail server did not take it ({type(exc).__name__}: {exc})"[:250]) from None
+    if not sent:
+        raise DeliveryError("the mail server did not take it")
+
+
+def _apprise(url, subject, body):
+    import apprise  # loads its plugins on import: only where alerts are sent
+
+    service = apprise.Apprise()
+    if not service.add(_with_timeouts(url)):
+        raise DeliveryError("the alert URL does not parse any more")
+    with apprise.LogCapture(level=logging.WARNING) as log:
+        ok = service.notify(title=subject, body=body)
+    if not ok:
+        said = [line.split(" - ", 2)[-1] for line in log.getvalue().splitlines() if line.strip()]
+        raise DeliveryError(_without_urls(said[-1] if said else "the service did not accept it")[:250])
+
+
+def _with_timeouts(url):
+    """apprise's connect and read timeouts (cto, rto), unless the URL sets its own."""
+    extra = [f"{name}={seconds}" for name, seconds in (("cto", 5), ("rto", 10)) if f"{name}=" not in url]
+    if not extra:
+        return url
+    return url + ("&" if "?" in url else "?") + "&".join(extra)
+
+
+def _without_urls(text):
+    # An apprise URL may carry a token or a secret topic: never into the timeline or the log.
+    return re.sub(r"\S+://\S+", "the service", text)
+
+
+def send(notification_id, token, now=None):
+    """Claim one notification and send it; returns its status afterwards (None if someone else had it)."""
+    now = now or timezone.now()
+    lease = now + timedelta(seconds=settings.ALERT_SEND_LEASE_SECONDS)
+    claimed = Notification.objects.filter(pk=notification_id, status__in=PENDING).update(
+        status=Notification.Status.SENDING, attempts=F("attempts") + 1, next_attempt_at=lease
+    )
+    if not claimed:
+        return None
+    notification = Notification.objects.select_related("alert__incident", "contact_method", "person").get(
+        pk=notification_id
+    )
+    if str(notification.alert.token) != str(token):
+        # The alert stopped (acknowledged, resolved) after this task was queued.
+        _set(notification, Notification.Status.CANCELLED)
+        return Notification.Status.CANCELLED
+    subject, body = compose(notification)
+    try:
+        deliver(notification, subject, body)
+    except DeliveryError as exc:
+        return _failed(notification, str(exc), now)
+    notification.sent_at = timezone.now()
+    _set(notification, Notification.Status.SENT, sent_at=notification.sent_at)
+    _note(notification, f"{_what(notification)} sent to {_who(notification)} by {notification.channel}.")
+    return Notification.Status.SENT
+
+
+def _failed(notification, why, now):
+    who = f"{_who(notification)} by {notification.channel}"
+    if notification.attempts < settings.ALERT_SEND_ATTEMPTS:
+        delay = settings.ALERT_RETRY_SECONDS * 4 ** (notification.attempts - 1)
+        _set(notification, Notification.Status.RETRYING, next_attempt_at=now + timedelta(seconds=delay), last_error=why)
+        _note(
+            notification,
+            f"Could not reach {who} ({why}): trying again in {delay} s "
+            f"(attempt {notification.attempts} of {settings.ALERT_SEND_ATTEMPTS}).",
+            failed=True,
+        )
+        return Notification.Status.RETRYING
+    _set(notification, Notification.Status.FAILED, last_error=why)
+    _note(
+        notification,
+        f"Gave up reaching {who} after {notification.attempts} attempts ({why}). The escalation goes on.",
+        failed=True,
+    )
+    return Notification.Status.FAILED
+
+
+def fail_abandoned(now=None):
+    """Notifications a dead worker left "sending": failed, not sent again (nobody gets one twice)."""
+    now = now or timezone.now()
+    abandoned = Notification.objects.filter(status=Notification.Status.SENDING, next_attempt_at__lte=now)
+    for notification in abandoned.select_related("alert__incident", "person"):
+        _set(notification, Notification.Status.FAILED, last_error="the worker stopped while sending it")
+        _note(
+            notification,
+            f"The worker stopped while sending to {_who(notification)} by {notification.channel}; "
+            "not sent again, so nobody gets it twice. The escalation goes on.",
+            failed=True,
+        )
+
+
+def _set(notification, status, **fields):
+    fields["status"] = status
+    Notification.objects.filter(pk=notification.pk).update(**fields)
+    for name, value in fields.items():
+        setattr(notification, name, value)
+
+
+def _what(notification):
+    return {"resolved": "News of the resolution", "site": "Request for site access"}.get(notification.purpose, "Alert")
+
+
+def _who(notification):
+    return notification.person.name if notification.person else "a deleted person"
+
+
+def _note(notification, body, failed=False):
+    kind = TimelineEntry.Kind.ALERT_FAILED if failed else TimelineEntry.Kind.ALERT_SENT
+    notification.alert.incident.note(body, kind=kind)

@@ -184,10 +184,21 @@ class NotificationAdmin(admin.ModelAdmin):
 
 @admin.register(RotaMember)
 class RotaMemberAdmin(admin.ModelAdmin):
+    """Read-only: members are edited on their rota, where a rota left empty is refused."""
+
     list_display = ["person", "rota", "position"]
     list_select_related = ["person", "rota"]
     search_fields = ["person__name", "rota__name"]
     autocomplete_fields = ["person", "rota"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(RotaOverride)
@@ -200,6 +211,17 @@ class RotaOverrideAdmin(admin.ModelAdmin):
 
 @admin.register(EscalationStep)
 class EscalationStepAdmin(admin.ModelAdmin):
+    """Read-only: steps are edited on their policy, where a tight loop is refused."""
+
     list_display = ["policy", "position", "notify", "rota", "person", "wait_minutes"]
     list_select_related = ["policy", "rota", "person"]
     autocomplete_fields = ["rota", "person"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -26,13 +26,15 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from coop.models import Person, SiteAccess
-from incidents.models import TimelineEntry
+from incidents.models import MaintenanceWindow, TimelineEntry
 
 from .models import Alert, EscalationPolicy, EscalationStep, Notification, Rota, site_of
 
 logger = logging.getLogger(__name__)
 
 PENDING = [Notification.Status.QUEUED, Notification.Status.RETRYING]
+# Asking again for someone with site access within this long sends nothing new.
+SITE_ACCESS_AGAIN_AFTER = timedelta(minutes=5)
 
 
 def on_incident_opened(sender, incident, **kwargs):
@@ -68,10 +70,9 @@ def start(incident, now=None):
         return None
     alert, created = Alert.objects.get_or_create(
         incident=incident,
-        defaults={"policy": policy, "steps": steps, "repeat": policy.repeat, "started_at": now},
+        defaults={"policy": policy, "steps": steps, "repeat": policy.repeat, "started_at": now, "next_step_at": now},
     )
     if created:
-        Alert.objects.filter(pk=alert.pk).update(next_step_at=now)
         escalate(alert.pk, alert.token, now=now)
         alert.refresh_from_db()
     return alert
@@ -96,12 +97,14 @@ def escalate(alert_id, token, *, now=None):
             if alert.round > alert.repeat:
                 _give_up(alert, now)
                 break
+            if _paused_for_maintenance(alert, now):
+                break
             step = alert.steps[alert.step]
             people = recipients(step, incident, now)
             reached = notify(alert, people, Notification.Purpose.ALERT, alert.round, alert.step, now)
             made += reached
             _note_step(alert, step, people, reached, now)
-            _advance(alert, step, now, waited=bool(reached))
+            _advance(alert, step, now)
         alert.save()
     return made
 
@@ -184,13 +187,30 @@ def _note_step(alert, step, people, reached, now):
     alert.incident.note(body, kind=kind, at=now)
 
 
-def _advance(alert, step, now, *, waited):
+def _advance(alert, step, now):
     alert.step += 1
     if alert.step >= len(alert.steps):
         alert.step, alert.round = 0, alert.round + 1
-    # After the last step too: its wait is the last chance to acknowledge before Switchboard gives up.
-    wait = timedelta(minutes=step["wait_minutes"]) if waited else timedelta(0)
-    alert.next_step_at = now + wait
+    # Every step waits as configured, even one that reached nobody: the timing the admin set (and the
+    # check against zero-minute loops) holds. After the last step too: a last chance before giving up.
+    alert.next_step_at = now + timedelta(minutes=step["wait_minutes"])
+
+
+def _paused_for_maintenance(alert, now):
+    """Planned maintenance began on everything the incident names: hold the next step until it ends."""
+    incident = alert.incident
+    subjects = [*incident.machines.all(), *incident.guests.all()]
+    windows = [MaintenanceWindow.objects.covering(subject, now).order_by("-ends_at").first() for subject in subjects]
+    if not subjects or None in windows:
+        return False
+    alert.next_step_at = max(window.ends_at for window in windows)
+    incident.note(
+        f"Planned maintenance covers everything this incident lists: the next alert waits until "
+        f"{timezone.localtime(alert.next_step_at):%Y-%m-%d %H:%M %Z}.",
+        kind=TimelineEntry.Kind.MAINTENANCE,
+        at=now,
+    )
+    return True
 
 
 def _give_up(alert, now):
@@ -236,9 +256,16 @@ def acknowledge(alert, *, person=None, user=None, via="", now=None):
 def ask_for_site_access(alert, *, user, now=None):
     """ "I'm on it — send someone with site access": acknowledge as `user`, alert everyone who can get in."""
     now = now or timezone.now()
+    if alert.status == Alert.Status.RESOLVED or not alert.incident.is_open:
+        return None
     alert, _ = acknowledge(alert, user=user, via="from the incident page and asked for someone with site access")
     with transaction.atomic():
         alert = Alert.objects.select_for_update().get(pk=alert.pk)
+        asked_lately = alert.notifications.filter(
+            purpose=Notification.Purpose.SITE_ACCESS, created_at__gt=now - SITE_ACCESS_AGAIN_AFTER
+        )
+        if asked_lately.exists():
+            return None  # a double tap, or two operators at once: one call-out is enough
         site = site_of(alert.incident)
         people = [access.person for access in SiteAccess.objects.roster(site)] if site else []
         asked = alert.notifications.filter(purpose=Notification.Purpose.SITE_ACCESS).values("round").distinct().count()
@@ -290,6 +317,20 @@ def end(alert, now=None):
             token = alert.token
             transaction.on_commit(lambda: queue_sends([n.pk for n in made], token))
     return made
+
+
+def unstarted(now):
+    """Open incidents that should be alerting but have no alert: their start failed (logged), so try again."""
+    from incidents.models import Incident
+
+    return (
+        Incident.objects.filter(cause__in=settings.ALERT_CAUSES, alert__isnull=True)
+        .exclude(status=Incident.Status.RESOLVED)
+        .exclude(cause_key="")
+        .filter(started_at__gte=now - timedelta(days=1), started_at__lte=now - timedelta(seconds=30))
+        .exclude(timeline__kind=TimelineEntry.Kind.ALERT_FAILED, timeline__body__startswith="Nobody was alerted")
+        .order_by("started_at")[:50]
+    )
 
 
 def due_alerts(now):

@@ -16,6 +16,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -23,6 +24,9 @@ from timezone_field import TimeZoneField
 
 from coop.models import ContactMethod, Person, Site
 from incidents.models import Incident
+
+MIN_SHIFT, MAX_SHIFT = timedelta(hours=1), timedelta(days=90)
+MAX_REPEAT = 10
 
 
 def new_calendar_token():
@@ -34,7 +38,9 @@ class Rota(models.Model):
 
     name = models.CharField(max_length=100, unique=True)
     handoff_time = models.TimeField(default="09:00", help_text="When a shift hands over, in the rota's time zone.")
-    shift_length = models.DurationField(default=timedelta(days=7), help_text="e.g. 7 days; at least one hour.")
+    shift_length = models.DurationField(
+        default=timedelta(days=7), help_text="e.g. 7 days; at least one hour, at most 90 days."
+    )
     starts_on = models.DateField(
         default=timezone.localdate, help_text="The first member's first shift starts on this day at the handoff time."
     )
@@ -48,24 +54,32 @@ class Rota(models.Model):
         return self.name
 
     def clean(self):
-        if self.shift_length is not None and self.shift_length < timedelta(hours=1):
-            raise ValidationError({"shift_length": "A shift lasts at least one hour."})
-
-    def first_handoff(self):
-        return datetime.combine(self.starts_on, self.handoff_time, tzinfo=self.timezone)
+        if self.shift_length is not None and not MIN_SHIFT <= self.shift_length <= MAX_SHIFT:
+            raise ValidationError({"shift_length": "A shift lasts at least one hour and at most 90 days."})
 
     def shift_at(self, when, members=None):
-        """(person, start, end) of the regular shift covering `when`, or None when the rota is empty."""
+        """(person, start, end) of the regular shift covering `when`; None when the rota is empty or not started.
+
+        Counted on the rota's wall clock, so a 09:00 handoff stays at 09:00 across daylight saving time.
+        """
         members = members if members is not None else self.ordered_people()
         if not members:
             return None
-        number = (when - self.first_handoff()) // self.shift_length
-        start = self.first_handoff() + number * self.shift_length
-        return members[number % len(members)], start, start + self.shift_length
+        first = datetime.combine(self.starts_on, self.handoff_time)
+        local = when.astimezone(self.timezone).replace(tzinfo=None)
+        if local < first:
+            return None
+        number = (local - first) // self.shift_length
+        start = first + number * self.shift_length
+        aware = [moment.replace(tzinfo=self.timezone) for moment in (start, start + self.shift_length)]
+        return members[number % len(members)], *aware
 
     def ordered_people(self):
         # .all(): a list page prefetches members__person and overrides__person (RotaAdmin, the dashboard).
-        members = sorted(self.members.all(), key=lambda member: (member.position, member.pk))
+        members = self.members.all()
+        if "members" not in getattr(self, "_prefetched_objects_cache", {}):
+            members = members.select_related("person")
+        members = sorted(members, key=lambda member: (member.position, member.pk))
         return [member.person for member in members]
 
     def on_call(self, when=None):
@@ -73,7 +87,8 @@ class Rota(models.Model):
         when = when or timezone.now()
         covering = [o for o in self.overrides.all() if o.starts_at <= when < o.ends_at]
         if covering:
-            return min(covering, key=lambda override: (override.starts_at, override.pk)).person
+            # The one that started last is the most specific: "Cy covers Tuesday" inside "Bo covers the month".
+            return max(covering, key=lambda override: (override.starts_at, override.pk)).person
         shift = self.shift_at(when)
         return shift[0] if shift else None
 
@@ -81,7 +96,8 @@ class Rota(models.Model):
         """Every (person, start, end) between `start` and `end`, overrides cut in: what the calendar feed lists."""
         members = self.ordered_people()
         overrides = list(self.overrides.filter(ends_at__gt=start, starts_at__lt=end).select_related("person"))
-        pieces, shift = [], self.shift_at(start, members)
+        first = datetime.combine(self.starts_on, self.handoff_time).replace(tzinfo=self.timezone)
+        pieces, shift = [], self.shift_at(max(start, first), members)
         while shift is not None and shift[1] < end:
             pieces += _cut(shift, overrides)
             shift = self.shift_at(shift[2], members)
@@ -151,7 +167,9 @@ class EscalationPolicy(models.Model):
     )
     is_default = models.BooleanField(default=False, help_text="Used for sites no other policy names.")
     repeat = models.PositiveSmallIntegerField(
-        default=1, help_text="How many more times the steps run when nobody acknowledges (0: once through)."
+        default=1,
+        validators=[MaxValueValidator(MAX_REPEAT)],
+        help_text=f"How many more times the steps run when nobody acknowledges (0: once; at most {MAX_REPEAT}).",
     )
 
     class Meta:
@@ -180,6 +198,8 @@ def check_steps(steps, repeat):
     """Refuse a policy that would alert nobody or loop without waiting. `steps`: (notify, rota, person, wait)."""
     if not steps:
         raise ValidationError("An escalation policy needs at least one step.")
+    if repeat and repeat > MAX_REPEAT:
+        raise ValidationError(f"Repeat the steps at most {MAX_REPEAT} times.")
     if repeat and sum(wait or 0 for *_, wait in steps) == 0:
         raise ValidationError(
             "Every step waits 0 minutes and the steps repeat: that would alert people in a tight loop. "

@@ -16,7 +16,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMessage
-from django.db.models import F
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -103,28 +103,35 @@ def _apprise(url, subject, body):
     with apprise.LogCapture(level=logging.WARNING) as log:
         ok = service.notify(title=subject, body=body)
     if not ok:
-        said = [line.split(" - ", 2)[-1] for line in log.getvalue().splitlines() if line.strip()]
-        raise DeliveryError(_without_urls(said[-1] if said else "the service did not accept it")[:250])
+        raise DeliveryError(_reason(log.getvalue()))
 
 
 def _with_timeouts(url):
-    """apprise's connect and read timeouts (cto, rto), unless the URL sets its own."""
-    extra = [f"{name}={seconds}" for name, seconds in (("cto", 5), ("rto", 10)) if f"{name}=" not in url]
-    if not extra:
-        return url
-    return url + ("&" if "?" in url else "?") + "&".join(extra)
+    """The URL with apprise's connect and read timeouts (cto 5 s, rto 10 s): ours, whatever the URL said."""
+    base, _, query = url.partition("?")
+    kept = [part for part in query.split("&") if part and not part.startswith(("cto=", "rto="))]
+    return base + "?" + "&".join([*kept, "cto=5", "rto=10"])
 
 
-def _without_urls(text):
-    # An apprise URL may carry a token or a secret topic: never into the timeline or the log.
-    return re.sub(r"\S+://\S+", "the service", text)
+def _reason(said):
+    """Why apprise failed, without anything of the URL (a token, a secret ntfy topic): an HTTP status, or generic."""
+    status = re.search(r"\b(?:error|status|code)[=: ]+(\d{3})\b", said, re.IGNORECASE) or re.search(
+        r"\b([45]\d\d)\b", said
+    )
+    if status:
+        return f"the service answered HTTP {status.group(1)}"
+    if re.search(r"connection|timed? ?out|refused|unreachable", said, re.IGNORECASE):
+        return "could not connect to the service"
+    return "the service did not accept it"
 
 
 def send(notification_id, token, now=None):
     """Claim one notification and send it; returns its status afterwards (None if someone else had it)."""
     now = now or timezone.now()
     lease = now + timedelta(seconds=settings.ALERT_SEND_LEASE_SECONDS)
-    claimed = Notification.objects.filter(pk=notification_id, status__in=PENDING).update(
+    # A retry is claimed only once its backoff is over, whoever sends the task.
+    claimable = Q(status=Notification.Status.QUEUED) | Q(status=Notification.Status.RETRYING, next_attempt_at__lte=now)
+    claimed = Notification.objects.filter(claimable, pk=notification_id).update(
         status=Notification.Status.SENDING, attempts=F("attempts") + 1, next_attempt_at=lease
     )
     if not claimed:
@@ -136,14 +143,17 @@ def send(notification_id, token, now=None):
         # The alert stopped (acknowledged, resolved) after this task was queued.
         _set(notification, Notification.Status.CANCELLED)
         return Notification.Status.CANCELLED
-    subject, body = compose(notification)
     try:
+        subject, body = compose(notification)
         deliver(notification, subject, body)
     except DeliveryError as exc:
         return _failed(notification, str(exc), now)
-    notification.sent_at = timezone.now()
-    _set(notification, Notification.Status.SENT, sent_at=notification.sent_at)
-    _note(notification, f"{_what(notification)} sent to {_who(notification)} by {notification.channel}.")
+    except Exception as exc:
+        # A bug or a bad row, not the channel: retried like a failure, with the kind of error only.
+        logger.exception("notification %s: sending failed", notification.pk)
+        return _failed(notification, f"an error in Switchboard ({type(exc).__name__})", now)
+    if _set(notification, Notification.Status.SENT, sent_at=timezone.now()):
+        _note(notification, f"{_what(notification)} sent to {_who(notification)} by {notification.channel}.")
     return Notification.Status.SENT
 
 
@@ -151,7 +161,9 @@ def _failed(notification, why, now):
     who = f"{_who(notification)} by {notification.channel}"
     if notification.attempts < settings.ALERT_SEND_ATTEMPTS:
         delay = settings.ALERT_RETRY_SECONDS * 4 ** (notification.attempts - 1)
-        _set(notification, Notification.Status.RETRYING, next_attempt_at=now + timedelta(seconds=delay), last_error=why)
+        retry_at = now + timedelta(seconds=delay)
+        if not _set(notification, Notification.Status.RETRYING, next_attempt_at=retry_at, last_error=why):
+            return notification.status
         _note(
             notification,
             f"Could not reach {who} ({why}): trying again in {delay} s "
@@ -159,7 +171,8 @@ def _failed(notification, why, now):
             failed=True,
         )
         return Notification.Status.RETRYING
-    _set(notification, Notification.Status.FAILED, last_error=why)
+    if not _set(notification, Notification.Status.FAILED, last_error=why):
+        return notification.status
     _note(
         notification,
         f"Gave up reaching {who} after {notification.attempts} attempts ({why}). The escalation goes on.",
@@ -173,7 +186,8 @@ def fail_abandoned(now=None):
     now = now or timezone.now()
     abandoned = Notification.objects.filter(status=Notification.Status.SENDING, next_attempt_at__lte=now)
     for notification in abandoned.select_related("alert__incident", "person"):
-        _set(notification, Notification.Status.FAILED, last_error="the worker stopped while sending it")
+        if not _set(notification, Notification.Status.FAILED, last_error="the worker stopped while sending it"):
+            continue
         _note(
             notification,
             f"The worker stopped while sending to {_who(notification)} by {notification.channel}; "
@@ -183,10 +197,17 @@ def fail_abandoned(now=None):
 
 
 def _set(notification, status, **fields):
+    """Record the outcome of a send this worker claimed; False if it was no longer this worker's to record.
+
+    A row the sweep failed as abandoned stays failed — unless it turns out it was sent after all.
+    """
     fields["status"] = status
-    Notification.objects.filter(pk=notification.pk).update(**fields)
+    mine = [Notification.Status.SENDING] + ([Notification.Status.FAILED] if status == Notification.Status.SENT else [])
+    if not Notification.objects.filter(pk=notification.pk, status__in=mine).update(**fields):
+        return False
     for name, value in fields.items():
         setattr(notification, name, value)
+    return True
 
 
 def _what(notification):

@@ -76,7 +76,9 @@ def acknowledge_here(request: HttpRequest, pk):
 def ask_for_site_access(request: HttpRequest, pk):
     alert = get_object_or_404(Alert.objects.select_related("incident"), pk=pk)
     reached = escalation.ask_for_site_access(alert, user=request.user)
-    if reached:
+    if reached is None:
+        messages.info(request, "Not sent again: the incident is resolved, or someone asked a moment ago.")
+    elif reached:
         people = sorted({n.person.name for n in reached})
         messages.success(request, f"You are on it. Alerting who can get into the site: {', '.join(people)}.")
     else:

@@ -1,7 +1,7 @@
 """Incident pages for members: the list, and one incident with its whole timeline."""
 
 from django.contrib import messages
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_GET, require_POST
@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 from core.access import is_operator, member_required, operator_required
 from core.page_cache import cached_for_viewer
 from core.pages import paginate, render_page
+from hosts.models import Monitor
 
 from .models import Incident
 
@@ -68,6 +69,19 @@ def incident_resolve(request: HttpRequest, pk):
         name = request.user.get_full_name() or request.user.get_username()
         incident.resolve(by=request.user, note=f"Resolved by {name} from the incident page.")
         messages.success(request, "Resolved. Everyone who was alerted hears it is over.")
+        if _still_down(incident):
+            messages.warning(
+                request,
+                "Its monitors still say down: Switchboard opens a new incident at the next check. To keep it "
+                "quiet while you work, add a maintenance window or switch the monitor off in the admin.",
+            )
     else:
         messages.info(request, "This incident was already resolved.")
     return redirect(incident)
+
+
+def _still_down(incident):
+    machines = Incident.machines.through.objects.filter(incident=incident).values("machine")
+    guests = Incident.guests.through.objects.filter(incident=incident).values("guest")
+    down = Monitor.objects.filter(is_enabled=True, state=Monitor.State.DOWN)
+    return down.filter(Q(machine__in=machines) | Q(guest__in=guests)).exists()

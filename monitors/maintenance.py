@@ -1,10 +1,14 @@
-"""When planned maintenance ends: what is still down is reported then.
+"""Outages nobody was told of: what planned maintenance left down, and anything else down with no incident.
 
 During a window (incidents.models.MaintenanceWindow) a monitor going down opens nothing
 (incidents.policy.report). Its state stays down, so no new change of state would ever report
 it: at every dispatch, each window that has ended is followed up once — every enabled monitor it
 covers that is still down is reported now (machines first, so a host's incident lists its
 guests), unless another window still covers it.
+
+report_unreported_outages() catches the rest: an enabled monitor that is down with no open
+incident people work on for its machine or guest (someone resolved it while it was still down,
+a window was deleted early) is reported again, so a machine that is down never looks quiet.
 """
 
 from django.db import transaction
@@ -55,3 +59,39 @@ def _still_down(window):
     down = Monitor.objects.filter(covered, is_enabled=True, state=Monitor.State.DOWN)
     # Machines before guests: the host's incident is opened first and its guests join it.
     return list(down.select_related("machine", "guest").order_by(F("guest").asc(nulls_first=True), "pk"))
+
+
+def report_unreported_outages(now=None):
+    """Report every enabled monitor that is down with no open incident covering it; returns how many."""
+    now = now or timezone.now()
+    down = list(
+        Monitor.objects.filter(is_enabled=True, state=Monitor.State.DOWN)
+        .select_related("machine", "guest")
+        .order_by(F("guest").asc(nulls_first=True), "pk")[:1000]
+    )
+    if not down:
+        return 0
+    worked_on = Incident.objects.filter(cause__in=policy.WORKED_ON).exclude(status=Incident.Status.RESOLVED)
+    machines = set(
+        Incident.machines.through.objects.filter(incident__in=worked_on).values_list("machine_id", flat=True)
+    )
+    guests = set(Incident.guests.through.objects.filter(incident__in=worked_on).values_list("guest_id", flat=True))
+    reported = 0
+    for monitor in down:
+        subject = monitor.guest or monitor.machine
+        covered = subject.pk in guests or subject.machine_id in machines if monitor.guest_id else subject.pk in machines
+        if covered or MaintenanceWindow.objects.covering(subject, now).exists():
+            continue
+        affected = {"machines": [subject]} if isinstance(subject, Machine) else {"guests": [subject]}
+        policy.report(
+            Incident.Cause.OUTAGE,
+            policy.outage_key(subject),
+            title=f"{subject} is down",
+            note=f"{monitor} is still down and no open incident covered it (resolved while it was down?).",
+            kind=TimelineEntry.Kind.CHECK_FAILED,
+            at=now,
+            **affected,
+        )
+        # A guest of this machine, reported next, joins this incident (incidents.policy) and is listed on it.
+        reported += 1
+    return reported

@@ -19,7 +19,7 @@ from kombu.exceptions import OperationalError
 
 from . import watcher
 from .checker import check_batch, claim_due, close_quiet_outages
-from .maintenance import report_after_maintenance
+from .maintenance import report_after_maintenance, report_unreported_outages
 from .models import MonitorStatus, MonitorTransition
 
 logger = logging.getLogger(__name__)
@@ -31,6 +31,7 @@ def dispatch_due_monitors():
     now = timezone.now()
     close_quiet_outages(now)
     report_after_maintenance(now)
+    report_unreported_outages(now)
     due = claim_due(now)
     size = settings.MONITOR_BATCH_SIZE
     sent = 0

@@ -285,6 +285,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # apprise's own messages may name a secret (an ntfy topic, a webhook path): alerts.sending records
+    # a reason without them on the incident's timeline instead.
+    "loggers": {"apprise": {"handlers": [], "propagate": False}},
 }
 
 # --- Switchboard ---------------------------------------------------------------------

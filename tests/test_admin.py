@@ -228,8 +228,9 @@ REGISTERED = sorted(admin.site._registry, key=_label)
 # Written only by the power flow (the row is what keeps an action from running twice): read-only here.
 # Audit records: what happened stays as it was. Power actions are made by the power flow only;
 # timeline notes may be added in the admin, never changed or deleted.
-AUDIT = {PowerAction, TimelineEntry, Alert, Notification}
-NO_ADD = {PowerAction, Alert, Notification}
+# Rota members and escalation steps are edited on their rota or policy only (where bad input is refused).
+AUDIT = {PowerAction, TimelineEntry, Alert, Notification, RotaMember, EscalationStep}
+NO_ADD = {PowerAction, Alert, Notification, RotaMember, EscalationStep}
 OURS_REGISTERED = [model for model in REGISTERED if model._meta.app_label in OUR_APPS]
 EDITABLE = [model for model in OURS_REGISTERED if model not in AUDIT]
 SEARCHABLE = [model for model in OURS_REGISTERED if admin.site._registry[model].search_fields]

@@ -23,8 +23,8 @@ def test_shifts_hand_over_at_the_handoff_time_in_order(core_rota, ana, bo):
     assert core_rota.on_call(MONDAY_9AM + timedelta(days=6, hours=23, minutes=59)) == ana
     assert core_rota.on_call(MONDAY_9AM + timedelta(days=7)) == bo
     assert core_rota.on_call(MONDAY_9AM + timedelta(days=14)) == ana
-    # Before the rota's first day, the turns run backwards the same way.
-    assert core_rota.on_call(MONDAY_9AM - timedelta(minutes=1)) == bo
+    # Before the rota's first shift, nobody is on call from it.
+    assert core_rota.on_call(MONDAY_9AM - timedelta(minutes=1)) is None
 
 
 def test_im_away_this_week_bo_covers(core_rota, ana, bo):

@@ -9,7 +9,7 @@ import pytest
 from hosts.models import Monitor
 from incidents.models import Incident, MaintenanceWindow, TimelineEntry
 from monitors.checker import check_batch
-from monitors.maintenance import report_after_maintenance
+from monitors.maintenance import report_after_maintenance, report_unreported_outages
 
 from ..factories import make_guest, make_machine
 from .test_a_host_that_stops_answering import Listener
@@ -81,3 +81,17 @@ def test_a_window_must_end_after_it_starts_and_name_one_thing(xen1_and_wiki):
     with pytest.raises(ValidationError) as refused:
         MaintenanceWindow(machine=xen1, guest=wiki, starts_at=TEN, ends_at=TEN, reason="x").full_clean()
     assert "ends_at" in refused.value.message_dict and "__all__" in refused.value.message_dict
+
+
+def test_resolved_by_hand_while_still_down_opens_again(xen1_and_wiki):
+    xen1, wiki, monitors, window = xen1_and_wiki
+    window.delete()  # the work was cancelled
+    check_batch([m.pk for m in monitors], now=TEN + timedelta(minutes=5))
+    incident = Incident.objects.get()
+    incident.resolve(note="Resolved by Ines: I think it's fine")
+
+    assert report_unreported_outages(TEN + timedelta(minutes=6)) == 2
+    reopened = Incident.objects.exclude(pk=incident.pk).get()
+    assert reopened.is_open and reopened.cause_key == f"machine:{xen1.pk}"
+    assert list(reopened.guests.all()) == [wiki]
+    assert report_unreported_outages(TEN + timedelta(minutes=7)) == 0

@@ -60,9 +60,7 @@ def compose(notification):
         return subject, body
     guests = incident.affected_guest_count()
     owners = incident.affected_owners().count()
-    why = "you have access to the site and someone asked for help" if notification.purpose == "site" else None
-    step = notification.alert.steps[notification.step] if notification.step < len(notification.alert.steps) else None
-    why = why or (f"you are {step['describe']}" if step and step["notify"] != "person" else "you are on the list")
+    why = _why_you(notification)
     subject = f"[Switchboard] DOWN: {incident.title}"
     body = (
         f"{incident.title} (since {started:%H:%M %Z}, {started:%a %d %b}).\n"
@@ -72,6 +70,21 @@ def compose(notification):
         f"You get this because {why}.\n"
     )
     return subject, body
+
+
+def _why_you(notification):
+    """One line on why this person got it: on call, named next because nobody answered, or asked for."""
+    if notification.purpose == Notification.Purpose.SITE_ACCESS:
+        return "you have access to the site and an operator asked for someone to go there"
+    steps = notification.alert.steps
+    if notification.step >= len(steps):
+        return "the escalation policy names you"
+    step = steps[notification.step]
+    whom = {"rota": step["describe"], "person": "you", "site": "everyone with access to the site"}[step["notify"]]
+    if notification.step == 0 and notification.round == 0:
+        return f"the escalation policy alerts {whom} first"
+    waited = steps[notification.step - 1]["wait_minutes"]
+    return f"nobody acknowledged within {waited} minutes, and the escalation policy alerts {whom} next"
 
 
 def deliver(notification, subject, body):

@@ -83,6 +83,8 @@ def test_story_001_the_host_dies_and_the_right_people_hear_of_it_in_order(
     assert ticks_at(TUESDAY_10AM + 11 * MINUTE)["notified"] == 0
     assert ticks_at(TUESDAY_10AM + 12 * MINUTE)["notified"] == 1
     [to_bo] = mailbox.to("bo@example.org")
+    assert "nobody acknowledged within 10 minutes, and the escalation policy alerts you next" in to_bo["body"]
+    assert "the escalation policy alerts the on-call person of Core first" in mailbox.messages[0]["body"]
     link = re.search(r"https://switchboard\.example\.org(/alerts/ack/\S+/)", to_bo["body"]).group(1)
 
     # Bo taps the link on his phone: first a page with one button (a link scanner stops here), then the tap.

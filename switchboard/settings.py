@@ -202,6 +202,9 @@ else:
     for _folder in (_queue, _processed, _control):
         _folder.mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
+    # kombu's filesystem transport, with messages that appear whole (kombu's lets a worker read one
+    # half-written and die of it): core/filesystem_broker.py.
+    CELERY_BROKER_TRANSPORT = "core.filesystem_broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue),
         "data_folder_out": str(_queue),

@@ -15,6 +15,7 @@ PRODUCTION = {
     "SECRET_KEY": "x" * 30 + "production-secret-key-for-the-check-only",
     "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
     "ALLOWED_HOSTS": "switchboard.example.org",
+    "SITE_URL": "https://switchboard.example.org",
 }
 
 
@@ -84,3 +85,12 @@ def test_the_deploy_check_warns_when_keys_were_made_on_this_host(tmp_path):
     assert result.returncode != 0
     assert "coop.W001" in result.stderr and "coop.W002" in result.stderr
     assert "FIELD_ENCRYPTION_KEY is not set in the environment" in result.stderr
+
+
+def test_a_deployment_whose_alert_links_point_at_localhost_is_warned(tmp_path):
+    result = run_manage(
+        "check", "--deploy", "--fail-level", "WARNING", env={**PRODUCTION, "SITE_URL": ""}, tmp_path=tmp_path
+    )
+
+    assert result.returncode != 0
+    assert "alerts.W001" in result.stderr + result.stdout and "acknowledge links" in result.stderr + result.stdout

@@ -250,6 +250,8 @@ def acknowledge(alert, *, person=None, user=None, via="", now=None):
             kind=TimelineEntry.Kind.ALERT_ACKNOWLEDGED,
             at=now,
         )
+        # Whoever else was already woken hears that someone has it (and need not get up).
+        tell_those_reached(alert, Notification.Purpose.ACKNOWLEDGED, now, but=person)
     return alert, True
 
 
@@ -289,33 +291,33 @@ def end(alert, now=None):
             return []
         _stop(alert, Alert.Status.RESOLVED)
         alert.save()
-        reached = alert.notifications.filter(status=Notification.Status.SENT).exclude(
-            purpose=Notification.Purpose.RESOLVED
+        return tell_those_reached(alert, Notification.Purpose.RESOLVED, now)
+
+
+def tell_those_reached(alert, purpose, now, *, but=None):
+    """One `purpose` message ("X is on it", "resolved") to every contact method an alert reached, but `but`'s."""
+    reached = alert.notifications.filter(
+        status=Notification.Status.SENT, purpose__in=[Notification.Purpose.ALERT, Notification.Purpose.SITE_ACCESS]
+    )
+    methods = {n.contact_method_id: n.person for n in reached.select_related("person") if n.contact_method_id}
+    made = []
+    for method_id, person in methods.items():
+        method = person.contact_methods.filter(pk=method_id).first() if person else None
+        if method is None or not method.can_alert or (but is not None and person.pk == but.pk):
+            continue
+        notification, created = Notification.objects.get_or_create(
+            alert=alert,
+            purpose=purpose,
+            round=0,
+            step=0,
+            contact_method=method,
+            defaults={"person": person, "channel": channel_name(method), "created_at": now, "next_attempt_at": now},
         )
-        methods = {n.contact_method_id: n.person for n in reached.select_related("person") if n.contact_method_id}
-        made = []
-        for method_id, person in methods.items():
-            method = person.contact_methods.filter(pk=method_id).first()
-            if method is None or not method.can_alert:
-                continue
-            notification, created = Notification.objects.get_or_create(
-                alert=alert,
-                purpose=Notification.Purpose.RESOLVED,
-                round=0,
-                step=0,
-                contact_method=method,
-                defaults={
-                    "person": person,
-                    "channel": channel_name(method),
-                    "created_at": now,
-                    "next_attempt_at": now,
-                },
-            )
-            if created:
-                made.append(notification)
-        if made:
-            token = alert.token
-            transaction.on_commit(lambda: queue_sends([n.pk for n in made], token))
+        if created:
+            made.append(notification)
+    if made:
+        token = alert.token
+        transaction.on_commit(lambda: queue_sends([n.pk for n in made], token))
     return made
 
 

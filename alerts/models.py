@@ -313,6 +313,7 @@ class Notification(models.Model):
     class Purpose(models.TextChoices):
         ALERT = "alert", "Alert"
         SITE_ACCESS = "site", "Asked for someone with site access"
+        ACKNOWLEDGED = "acknowledged", "Someone is on it"
         RESOLVED = "resolved", "Resolved"
 
     class Status(models.TextChoices):
@@ -328,7 +329,7 @@ class Notification(models.Model):
             return {"sent": "green", "failed": "red", "retrying": "amber"}.get(self.value, "grey")
 
     alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="notifications")
-    purpose = models.CharField(max_length=10, choices=Purpose.choices, default=Purpose.ALERT)
+    purpose = models.CharField(max_length=12, choices=Purpose.choices, default=Purpose.ALERT)
     round = models.PositiveSmallIntegerField(default=0)
     step = models.PositiveSmallIntegerField(default=0)
     person = models.ForeignKey(Person, on_delete=models.SET_NULL, null=True, related_name="+")

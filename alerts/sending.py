@@ -55,10 +55,18 @@ def compose(notification):
     started = timezone.localtime(incident.started_at, notification.person.timezone if notification.person else None)
     url = settings.SITE_URL + incident.get_absolute_url()
     if notification.purpose == Notification.Purpose.RESOLVED:
-        subject = f"[Switchboard] RESOLVED: {incident.title}"
-        body = f"{incident.title}: resolved. No need to act.\n\nIncident: {url}\n"
+        subject = f"[Switchboard] RESOLVED (was: {incident.title})"
+        body = f"{incident.title}: resolved, it answers again. No need to act.\n\nIncident: {url}\n"
+        return subject, body
+    if notification.purpose == Notification.Purpose.ACKNOWLEDGED:
+        who = notification.alert.acknowledged_by.name if notification.alert.acknowledged_by else "An operator"
+        subject = f"[Switchboard] ON IT: {who} has {incident.title}"
+        body = f"{who} acknowledged the alert: {incident.title}. No need to act unless they ask.\n\nIncident: {url}\n"
         return subject, body
     guests = incident.affected_guest_count()
+    machine = incident.machines.first() or getattr(incident.guests.select_related("machine").first(), "machine", None)
+    page = f"{settings.SITE_URL}{machine.get_absolute_url()}" if machine else ""
+    machine_line = f"Runbook and who can get into the site:\n{page}\n\n" if machine else ""
     owners = incident.affected_owners().count()
     why = _why_you(notification)
     subject = f"[Switchboard] DOWN: {incident.title}"
@@ -66,7 +74,8 @@ def compose(notification):
         f"{incident.title} (since {started:%H:%M %Z}, {started:%a %d %b}).\n"
         f"Affects {guests} guest{'s' if guests != 1 else ''} of {owners} owner{'s' if owners != 1 else ''}.\n\n"
         f"I'm on it (acknowledge, stops the escalation):\n{ack_link(notification)}\n\n"
-        f"Incident, runbook and who can get into the site:\n{url}\n\n"
+        f"Incident:\n{url}\n\n"
+        f"{machine_line}"
         f"You get this because {why}.\n"
     )
     return subject, body
@@ -224,7 +233,11 @@ def _set(notification, status, **fields):
 
 
 def _what(notification):
-    return {"resolved": "News of the resolution", "site": "Request for site access"}.get(notification.purpose, "Alert")
+    return {
+        "resolved": "News of the resolution",
+        "site": "Request for site access",
+        "acknowledged": "News that someone is on it",
+    }.get(notification.purpose, "Alert")
 
 
 def _who(notification):

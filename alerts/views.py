@@ -45,18 +45,22 @@ def acknowledge_by_link(request: HttpRequest, token):
         alert, acknowledged = escalation.acknowledge(
             alert, person=notification.person, via=f"with the link in their {notification.channel} alert"
         )
-    # Nobody is logged in here: times in the time zone of the person the alert went to, as in the message.
-    started = timezone.localtime(
-        alert.incident.started_at, notification.person.timezone if notification.person else None
-    )
-    context = {
+    # Nobody is logged in here: every time on the page in the time zone of the person the alert went to,
+    # as in their message.
+    zone = notification.person.timezone if notification.person else timezone.get_current_timezone()
+    with timezone.override(zone):
+        return render(request, "alerts/ack.html", _ack_context(alert, notification, acknowledged))
+
+
+def _ack_context(alert, notification, acknowledged):
+    started = timezone.localtime(alert.incident.started_at)
+    return {
         "alert": alert,
         "incident": alert.incident,
         "notification": notification,
         "acknowledged": acknowledged,
         "started": started,
     }
-    return render(request, "alerts/ack.html", context)
 
 
 @require_POST

@@ -154,7 +154,7 @@ def test_when_it_is_fixed_everyone_who_was_alerted_hears_it_is_over(
         )
 
     mailbox.wait_for(2)
-    assert mailbox.messages[-1]["subject"] == "[Switchboard] RESOLVED: xen1.harbor.example.org is down"
+    assert mailbox.messages[-1]["subject"] == "[Switchboard] RESOLVED (was: xen1.harbor.example.org is down)"
     assert len(webhook.posts) == 2 and "resolved" in webhook.posts[-1]["json"]["message"]
     assert Alert.objects.get(incident=incident).status == Alert.Status.RESOLVED
     with django_capture_on_commit_callbacks(execute=True):

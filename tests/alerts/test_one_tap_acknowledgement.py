@@ -136,3 +136,13 @@ def test_an_operator_resolves_the_incident_and_the_alert_ends(operator_client, a
     incident.refresh_from_db()
     assert incident.status == Incident.Status.RESOLVED
     assert "Resolved by Otto from the incident page." in incident.timeline.filter(kind="status").last().body
+
+
+def test_the_page_gives_times_in_the_time_zone_of_the_person_alerted(client, alerted, ana):
+    ana.timezone = "America/Los_Angeles"
+    ana.save()
+    incident, link = alerted
+
+    page = client.get(link).content.decode()
+
+    assert "Down since 02:00 PST, Tue 1 Dec" in page  # 10:00 UTC, as their own message said

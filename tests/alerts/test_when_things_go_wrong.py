@@ -133,7 +133,8 @@ def test_asking_twice_for_site_access_calls_people_out_once(
         second = escalation.ask_for_site_access(alert, user=operator)
 
     assert len(first) == 1 and second is None
-    assert len(mailbox.wait_for(2)) == 2 and len(mailbox.to("cy@example.org")) == 1
+    mailbox.wait_for(3)  # Ana's alert, Cy's call-out, and Ana hearing that someone is on it
+    assert len(mailbox.to("cy@example.org")) == 1
 
 
 def test_site_access_is_not_asked_for_a_resolved_incident(xen1, outage_policy, cy, operator, mailbox):

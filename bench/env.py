@@ -39,6 +39,8 @@ def bench_environ(database):
         "LOG_LEVEL": "WARNING",
         # The production stack: the cache (and so the stored pages) in Redis, a database of its own.
         "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/2"),
+        # The Celery broker of bench workers (bench/settings.py), apart from the cache and from the tests' Redis.
+        "BENCH_BROKER_URL": os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/5"),
         # Keeps the file cache and Celery folders away from the demo's var/.
         "SWITCHBOARD_VAR_DIR": str(var_dir / "var"),
         "BENCH_STATIC_ROOT": str(var_dir / "static"),

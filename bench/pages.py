@@ -2,6 +2,8 @@
 
     .venv/bin/python -m bench.pages                                  # switchboard_bench
     .venv/bin/python -m bench.pages switchboard_bench switchboard_bench_small
+    .venv/bin/python -m bench.pages --with-checker --connections 16  # while 60,000 monitors are checked
+    .venv/bin/python -m bench.pages --writer 10 --modes kept         # while 10 heartbeat pings/s arrive
 
 For each database: collectstatic into a temporary STATIC_ROOT (DEBUG is off, so the manifest
 storage needs it), log in the bench member, count each page's SQL queries once in-process
@@ -11,6 +13,15 @@ data changes (as deployed) and once rendered on every request (MODES). Then one 
 database and mode, and a big-vs-small comparison. Each page is compared with a bare Django
 page served by the same gunicorn, behind the same middleware, with the same session cookie
 (bench/urls.py).
+
+Live modes run on a copy of the database (`<database>_live`, made afresh), so the co-op is left
+as bench.make_big_coop made it:
+- `--with-checker`: bench.monitor_load --serve runs the uptime checker on the copy (all of its
+  monitors pointed at local listeners, Celery workers, a dispatch every 5 s); the pages are
+  measured once its first interval is done, and its figures for the time the pages ran are
+  printed with the tables. `--checker-options` passes options on (batch size, workers...).
+- `--writer N`: N heartbeat pings a second (GET /ping/<uuid>/, the URL backup jobs call) reach
+  the same gunicorn while each page is measured: each one is a write, as in production.
 """
 
 import argparse
@@ -18,12 +29,16 @@ import http.client
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
+import threading
 import time
 
+from bench import proc
 from bench.env import DEFAULT_DATABASE, ROOT, bench_environ, use_database
+from bench.monitor_load import copy_database, live_database, percentiles
 
 BARE = "bare Django page"
 
@@ -176,6 +191,48 @@ def wrk(port, path, cookie, seconds, threads, connections):
     }
 
 
+class Writer:
+    """N heartbeat pings a second to gunicorn, from a thread, until stopped: a stream of ordinary writes."""
+
+    def __init__(self, port, per_second):
+        from backups.models import BackupTarget
+
+        self.port, self.per_second = port, per_second
+        self.paths = [
+            f"/ping/{heartbeat_id}/"
+            for heartbeat_id in BackupTarget.objects.filter(kind=BackupTarget.Kind.HEARTBEAT)
+            .order_by("pk")
+            .values_list("heartbeat_id", flat=True)[:1000]
+        ]
+        self.latencies, self.errors = [], 0
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def run(self):
+        n, next_at = 0, time.monotonic()
+        while not self.done.is_set():
+            started = time.monotonic()
+            try:
+                status, _ = get(self.port, self.paths[n % len(self.paths)])
+                self.errors += status != 200
+            except OSError:
+                self.errors += 1
+            self.latencies.append((time.monotonic() - started) * 1000)
+            n += 1
+            next_at += 1 / self.per_second
+            self.done.wait(max(next_at - time.monotonic(), 0))
+
+    def stop(self):
+        self.done.set()
+        self.thread.join(timeout=35)
+        p50, p99 = percentiles(self.latencies, 0.5, 0.99)
+        return {"pings": len(self.latencies), "errors": self.errors, "p50_ms": p50, "p99_ms": p99}
+
+
 # How each page is served: kept per viewer until the data changes (the default), and rendered on
 # every request (PAGE_CACHE_SECONDS=0), which is what the first view after any change costs.
 MODES = {"kept": {}, "rendered": {"PAGE_CACHE_SECONDS": "0"}}
@@ -196,6 +253,8 @@ def run_one(database, args):
         settings.PAGE_CACHE_SECONDS = int(MODES[mode].get("PAGE_CACHE_SECONDS", settings.PAGE_CACHE_SECONDS))
         counts = count_queries(pages, cookie)
         server = start_gunicorn(args.port, args.workers, MODES[mode])
+        writer = Writer(args.port, args.writer).start() if args.writer else None
+        meter = proc.Meter()
         try:
             for label, path, logged_in in [*pages, (BARE + " (again)", "/bench-bare/", True)]:
                 cookie_here = cookie if logged_in else None
@@ -207,7 +266,16 @@ def run_one(database, args):
                 row = {"mode": mode, "label": label, "path": path, "bytes": length, **figures, **counts.get(path, {})}
                 result["pages"].append(row)
                 print(f"  {database} ({mode}): {label:32} {figures['rps']:8.1f} req/s", file=sys.stderr, flush=True)
+            meter.stop()
+            # The checker (--with-checker) is the parent's child, not ours: counted on its own.
+            checker = int(os.environ.get("BENCH_CHECKER_PID", 0))
+            if checker:
+                cpu, _, _ = meter.of(checker)
+                result.setdefault("checker_cpu_s", {})[mode] = round(cpu, 1)
+            result.setdefault("elsewhere", {})[mode] = meter.describe_rest(server.pid, *([checker] if checker else []))
         finally:
+            if writer is not None:
+                result.setdefault("writer", {})[mode] = writer.stop()
             stop(server)
     return result
 
@@ -230,6 +298,8 @@ def table(result, mode):
     for p in pages:
         ratio = p["rps"] / bare_rps
         ok = "" if p["label"].startswith(BARE) else ("ok" if ratio >= 0.5 else "**MISS**")
+        if ok and p["p99_ms"] >= 100:
+            ok += ", p99 ≥ 100 ms"
         if not p["requests"]:
             ok += " (no request finished within the run)"
         if p["non_2xx"] or p["socket_errors"]:
@@ -241,6 +311,18 @@ def table(result, mode):
         )
     lines.append("")
     lines.append(f"Bare page: {bare_rps:.0f} req/s (mean of the first and last run: {bare[0]:.0f}, {bare[-1]:.0f}).")
+    writer = result.get("writer", {}).get(mode)
+    if writer:
+        lines.append(
+            f"Writer: {writer['pings']:,} heartbeat pings while the pages ran ({writer['errors']} failed),"
+            f" p50 {writer['p50_ms']:.0f} ms, p99 {writer['p99_ms']:.0f} ms."
+        )
+    if result.get("checker_cpu_s", {}).get(mode) is not None:
+        lines.append(
+            f"The checker (workers, listeners, dispatch) used {result['checker_cpu_s'][mode]} CPU-s meanwhile."
+        )
+    if result.get("elsewhere", {}).get(mode):
+        lines.append(f"Beside gunicorn, wrk and the checker: {result['elsewhere'][mode]}.")
     slow = [p for p in pages if p.get("slowest_ms", 0) >= 5]
     for p in slow:
         lines.append(f"- slowest query on {p['label']}: {p['slowest_ms']} ms: `{p['slowest_sql'][:200]}`")
@@ -258,6 +340,45 @@ def comparison(results):
     return "\n".join(lines)
 
 
+def start_checker(database, options):
+    """bench.monitor_load --serve on a copy of `database`, returned once its first interval is done."""
+    command = [sys.executable, "-m", "bench.monitor_load", "--serve", "--source", database, *shlex.split(options)]
+    checker = subprocess.Popen(command, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        line = checker.stdout.readline()  # {"ready": ...} after setup and one interval, or nothing if it failed
+    except BaseException:
+        stop_checker(checker)
+        raise
+    if not line:
+        checker.wait()
+        raise RuntimeError(f"bench.monitor_load exited with {checker.returncode}")
+    return checker
+
+
+def stop_checker(checker):
+    """Close the checker's stdin (it stops and reports); its figures, or None if it failed."""
+    try:
+        out, _ = checker.communicate(input="", timeout=300)
+    except subprocess.TimeoutExpired:
+        checker.kill()
+        checker.wait()
+        return None
+    lines = out.strip().splitlines()
+    return json.loads(lines[-1]) if checker.returncode == 0 and lines else None
+
+
+def checker_line(f):
+    """What the checker did while the pages were measured, in one paragraph."""
+    lag, gap = f["lag_s"], f["gap_s"]
+    return (
+        f"Checker meanwhile ({f['setup']}): {f['monitors']:,} monitors, {f['checks_per_s']:,.0f} checks/s"
+        f" (needed {f['needed_per_s']:,.0f}/s); lag due → checked p50 {lag['p50']} s, p99 {lag['p99']} s;"
+        f" gaps p99 {gap['p99']} s, {f['gaps_over_target']:,} of {f['gaps']:,} over 65 s;"
+        f" {f.get('state_changes', 0)} state changes; workers {f['workers_cores']} cores, listeners"
+        f" {f['listeners_cpu_s']} CPU-s."
+    )
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("databases", nargs="*", default=[DEFAULT_DATABASE], help="bench databases to measure")
@@ -269,6 +390,11 @@ def main(argv=None):
     parser.add_argument(
         "--modes", nargs="+", choices=list(MODES), default=list(MODES), help="kept, rendered or both (default)"
     )
+    parser.add_argument("--with-checker", action="store_true", help="run the 60,000-monitor checker meanwhile")
+    parser.add_argument(
+        "--checker-options", default="", help='options for bench.monitor_load, e.g. "--batch-size 2500 --workers 2"'
+    )
+    parser.add_argument("--writer", type=float, default=0, help="heartbeat pings a second meanwhile (default: none)")
     parser.add_argument("--json", help="also write the figures to this file")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -282,10 +408,24 @@ def main(argv=None):
     results = []
     for database in args.databases:
         child_args = [a for a in (argv if argv is not None else sys.argv[1:]) if a not in args.databases]
-        command = [sys.executable, "-m", "bench.pages", "--child", database, *child_args]
-        env = {**os.environ, **bench_environ(database)}
-        out = subprocess.run(command, cwd=ROOT, env=env, capture_output=False, stdout=subprocess.PIPE, check=True)
+        measured = live_database(database) if args.with_checker or args.writer else database
+        checker = None
+        try:
+            if args.with_checker:
+                checker = start_checker(database, args.checker_options)  # makes the copy itself
+            elif measured != database:
+                copy_database(database, measured)
+            command = [sys.executable, "-m", "bench.pages", "--child", measured, *child_args]
+            env = {**os.environ, **bench_environ(measured)}
+            if checker:
+                env["BENCH_CHECKER_PID"] = str(checker.pid)
+            out = subprocess.run(command, cwd=ROOT, env=env, capture_output=False, stdout=subprocess.PIPE, check=True)
+        finally:
+            checker_figures = stop_checker(checker) if checker else None
         results.append(json.loads(out.stdout.decode().strip().splitlines()[-1]))
+        if checker_figures:
+            results[-1]["checker"] = checker_figures
+            print(checker_line(checker_figures) + "\n", flush=True)
         for mode in args.modes:
             print(table(results[-1], mode) + "\n", flush=True)
     if len(results) > 1:

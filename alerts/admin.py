@@ -32,6 +32,20 @@ def _kept(formset):
     ]
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Shown, never added, changed or deleted here: a record (who was alerted, who answered), or a part
+    edited only on its whole (a rota's members, a policy's steps), where bad input is refused."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class RotaMemberFormSet(forms.BaseInlineFormSet):
     def clean(self):
         super().clean()
@@ -115,7 +129,7 @@ class NotificationInline(admin.TabularInline):
 
 
 @admin.register(Alert)
-class AlertAdmin(admin.ModelAdmin):
+class AlertAdmin(ReadOnlyAdmin):
     list_display = ["incident", "status", "started_at", "acknowledged_by", "acknowledged_at"]
     list_filter = ["status"]
     list_select_related = ["incident", "acknowledged_by"]
@@ -131,16 +145,6 @@ class AlertAdmin(admin.ModelAdmin):
     ]
     readonly_fields = fields
     inlines = [NotificationInline]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        # Who was alerted and who answered is part of the incident's record.
-        return False
 
     @admin.display(description="incident")
     def incident_link(self, alert):
@@ -162,7 +166,7 @@ class CalendarFeedAdmin(admin.ModelAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ReadOnlyAdmin):
     """Every message Switchboard sent or tried to send: read-only, like the timeline."""
 
     list_display = ["created_at", "purpose", "person", "channel", "status", "attempts", "sent_at"]
@@ -172,33 +176,15 @@ class NotificationAdmin(admin.ModelAdmin):
     readonly_fields = [f for f in NotificationInline.fields] + ["alert"]
     fields = ["alert", *NotificationInline.fields]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(RotaMember)
-class RotaMemberAdmin(admin.ModelAdmin):
+class RotaMemberAdmin(ReadOnlyAdmin):
     """Read-only: members are edited on their rota, where a rota left empty is refused."""
 
     list_display = ["person", "rota", "position"]
     list_select_related = ["person", "rota"]
     search_fields = ["person__name", "rota__name"]
     autocomplete_fields = ["person", "rota"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(RotaOverride)
@@ -210,18 +196,9 @@ class RotaOverrideAdmin(admin.ModelAdmin):
 
 
 @admin.register(EscalationStep)
-class EscalationStepAdmin(admin.ModelAdmin):
+class EscalationStepAdmin(ReadOnlyAdmin):
     """Read-only: steps are edited on their policy, where a tight loop is refused."""
 
     list_display = ["policy", "position", "notify", "rota", "person", "wait_minutes"]
     list_select_related = ["policy", "rota", "person"]
     autocomplete_fields = ["rota", "person"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

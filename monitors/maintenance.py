@@ -35,15 +35,8 @@ def report_after_maintenance(now=None):
             subject = monitor.guest or monitor.machine
             if MaintenanceWindow.objects.covering(subject, now).exists():
                 continue
-            affected = {"machines": [subject]} if isinstance(subject, Machine) else {"guests": [subject]}
-            policy.report(
-                Incident.Cause.OUTAGE,
-                policy.outage_key(subject),
-                title=f"{subject} is down",
-                note=f"{monitor} is still down now that the planned maintenance ({window.reason}) is over.",
-                kind=TimelineEntry.Kind.CHECK_FAILED,
-                at=now,
-                **affected,
+            _report(
+                monitor, f"{monitor} is still down now that the planned maintenance ({window.reason}) is over.", now
             )
             reported += 1
     return reported
@@ -82,16 +75,21 @@ def report_unreported_outages(now=None):
         covered = subject.pk in guests or subject.machine_id in machines if monitor.guest_id else subject.pk in machines
         if covered or MaintenanceWindow.objects.covering(subject, now).exists():
             continue
-        affected = {"machines": [subject]} if isinstance(subject, Machine) else {"guests": [subject]}
-        policy.report(
-            Incident.Cause.OUTAGE,
-            policy.outage_key(subject),
-            title=f"{subject} is down",
-            note=f"{monitor} is still down and no open incident covered it (resolved while it was down?).",
-            kind=TimelineEntry.Kind.CHECK_FAILED,
-            at=now,
-            **affected,
-        )
+        _report(monitor, f"{monitor} is still down and no open incident covered it (resolved while it was down?).", now)
         # A guest of this machine, reported next, joins this incident (incidents.policy) and is listed on it.
         reported += 1
     return reported
+
+
+def _report(monitor, note, now):
+    subject = monitor.guest or monitor.machine
+    affected = {"machines": [subject]} if isinstance(subject, Machine) else {"guests": [subject]}
+    policy.report(
+        Incident.Cause.OUTAGE,
+        policy.outage_key(subject),
+        title=f"{subject} is down",
+        note=note,
+        kind=TimelineEntry.Kind.CHECK_FAILED,
+        at=now,
+        **affected,
+    )

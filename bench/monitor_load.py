@@ -1,8 +1,9 @@
 """60,000 uptime monitors on the real scheduling path: dispatch every 5 s, batches checked by Celery workers.
 
-    .venv/bin/python -m bench.monitor_load                                 # the bench co-op's 60,000 monitors
-    .venv/bin/python -m bench.monitor_load --workers 2 --pool solo         # two solo workers instead of prefork -c 2
-    .venv/bin/python -m bench.monitor_load --batch-size 2000 --concurrency 2000 --profile
+    .venv/bin/python -m bench.monitor_load                                 # defaults: prefork -c 2, 500 / 500
+    .venv/bin/python -m bench.monitor_load --worker-concurrency 3 --batch-size 2500 --concurrency 500
+    .venv/bin/python -m bench.monitor_load --workers 2 --pool solo         # two solo workers instead
+    .venv/bin/python -m bench.monitor_load --monitors 20000 --profile      # a third of them; cProfile a batch
     .venv/bin/python -m bench.monitor_load --start herd                    # every monitor due at once
 
 Needs the bench co-op (`python -m bench.make_big_coop`: 10,000 machines with a monitor each,
@@ -14,20 +15,24 @@ Needs the bench co-op (`python -m bench.make_big_coop`: 10,000 machines with a m
    TCP checks (down ones at a refused port or one that never completes a handshake), guests
    HTTP checks (1 in 20 answer after 2 s; the down ones are refused, answer 503 or never answer,
    a third each); every monitor keeps a 60 s interval, a 5 s timeout, down after 2 failures;
+   with the alerts app there, a rota of three and a default escalation policy (email to the
+   listeners' SMTP server);
 3. gives each monitor its checker status with its first check spread over the first interval
    (`--start herd`: all due at once, as after a checker restart) and logs every claim and every
    recorded check through a statement trigger on monitors_monitorstatus (bench tables only);
-4. starts real Celery workers (`celery -A switchboard worker`, the broker on Redis database 5)
-   and sends monitors.dispatch_due_monitors every 5 s, as beat's entry does (beat itself and
-   the rest of its schedule do not run); the dispatch runs on a worker like any task;
+4. starts real Celery workers (`celery -A switchboard worker`, the broker on Redis database 5,
+   MONITOR_BATCH_SIZE and MONITOR_CONCURRENCY from the options; one more solo worker sends the
+   alerts, on ALERT_QUEUE) and sends monitors.dispatch_due_monitors every 5 s, as beat's entry
+   does (beat itself and the rest of its schedule do not run); the dispatch runs on a worker;
 5. after one interval of warm-up measures for `--steady` seconds, then stops the "victim"
    listeners (100 machines and their guests) and waits until their monitors are down and
    their incidents open, then starts them again and waits until they are up;
 6. prints: checks/s; lag from due to checked (p50/p99/max) and the gaps between two checks of a
-   monitor (target: every monitor checked within its interval + 5 s); batch times and how busy
-   the worker slots were; CPU and peak RSS of the workers, the listeners, PostgreSQL and Redis;
-   what else was running; listener down → monitor down → incident opened (→ first notification
-   once the alerts app sends them) p50/p99, and back up → monitor up → incident resolved.
+   monitor (target: every monitor checked within its interval + 5 s); batch times, how busy
+   the worker slots were and what a change of state costs a batch; CPU and peak RSS of the
+   workers, the listeners, PostgreSQL and Redis; false alarms; what else was running; listener
+   stopped → monitor down → incident opened → first notification sent p50/p99 (target:
+   down_after × interval + 5 s), and back up → monitor up → incident resolved.
 
 `--serve` keeps the load running until stdin closes (bench.pages --with-checker uses it) and
 then prints its figures as one JSON line. A benchmark: it prints figures and never fails.
@@ -40,6 +45,7 @@ import json
 import os
 import pstats
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -256,8 +262,7 @@ class Load:
         self.args, self.database = args, database
         self.listeners = None
         self.workers, self.alert_workers = [], []
-        self.logs = []
-        self.stopped_at = self.started_at = None
+        self.logs, self.log_folder, self.keep_logs = [], None, False
 
     def start_listeners(self):
         self.listeners = subprocess.Popen(
@@ -295,7 +300,7 @@ class Load:
 
     def start_workers(self, app, smtp_port):
         """The checker's workers (on Celery's default queue) and one solo worker for ALERT_QUEUE."""
-        folder = tempfile.mkdtemp(prefix="switchboard-bench-workers-")
+        folder = self.log_folder = tempfile.mkdtemp(prefix="switchboard-bench-workers-")
         pool = [f"--pool={self.args.pool}", f"--concurrency={self.args.worker_concurrency}"]
         kinds = [("checker", n, pool) for n in range(self.args.workers)]
         kinds.append(("alerts", 0, ["--pool=solo", f"--queues={ALERT_QUEUE}"]))
@@ -315,6 +320,7 @@ class Load:
         deadline = time.monotonic() + 60
         while len(app.control.ping(destination=names, timeout=1)) < len(names):
             if time.monotonic() > deadline or any(w.poll() is not None for w in self.workers + self.alert_workers):
+                self.keep_logs = True
                 raise RuntimeError(f"the workers did not start; see {folder}")
 
     def pids(self):
@@ -332,6 +338,8 @@ class Load:
                 worker.wait()
         for log in self.logs:
             log.close()
+        if self.log_folder and not self.keep_logs:
+            shutil.rmtree(self.log_folder, ignore_errors=True)
         if self.listeners is not None and self.listeners.poll() is None:
             self.listeners.stdin.close()  # the listeners end when their stdin closes
             try:
@@ -819,7 +827,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--source", default=DEFAULT_DATABASE, help="the bench co-op to copy (default: %(default)s)")
     parser.add_argument("--workers", type=int, default=1, help="celery worker processes (default: %(default)s)")
-    parser.add_argument("--pool", default="prefork", choices=["prefork", "solo", "threads"])
+    parser.add_argument("--pool", default="prefork", choices=["prefork", "solo"])
     parser.add_argument("--worker-concurrency", type=int, default=2, help="--concurrency of each worker")
     parser.add_argument("--batch-size", type=int, default=500, help="MONITOR_BATCH_SIZE (default: %(default)s)")
     parser.add_argument("--concurrency", type=int, default=500, help="MONITOR_CONCURRENCY (default: %(default)s)")

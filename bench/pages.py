@@ -335,7 +335,8 @@ def table(result, mode):
             f"The checker (workers, listeners, dispatch) used {result['checker_cpu_s'][mode]} CPU-s meanwhile."
         )
     if result.get("elsewhere", {}).get(mode):
-        lines.append(f"Beside gunicorn, wrk and the checker: {result['elsewhere'][mode]}.")
+        beside = "gunicorn, wrk and the checker" if "checker_cpu_s" in result else "gunicorn and wrk"
+        lines.append(f"Beside {beside}: {result['elsewhere'][mode]}.")
     slow = [p for p in pages if p.get("slowest_ms", 0) >= 5]
     for p in slow:
         lines.append(f"- slowest query on {p['label']}: {p['slowest_ms']} ms: `{p['slowest_sql'][:200]}`")

@@ -123,25 +123,28 @@ def recipients(step, incident, now):
 
 def notify(alert, people, purpose, round, step, now):
     """One Notification per alert-taking contact method of each person (never twice per step); sent on commit."""
-    made = []
-    seen = set()
+    seen, targets = set(), []
     for person in people:
-        if person.pk in seen:
-            continue
-        seen.add(person.pk)
-        for method in person.contact_methods.all():
-            if not method.can_alert:
-                continue
-            notification, created = Notification.objects.get_or_create(
-                alert=alert,
-                purpose=purpose,
-                round=round,
-                step=step,
-                contact_method=method,
-                defaults={"person": person, "channel": channel_name(method), "created_at": now, "next_attempt_at": now},
-            )
-            if created:
-                made.append(notification)
+        if person.pk not in seen:
+            seen.add(person.pk)
+            targets += [(person, method) for method in person.contact_methods.all() if method.can_alert]
+    return _write(alert, targets, purpose, round, step, now)
+
+
+def _write(alert, targets, purpose, round, step, now):
+    """The notifications for (person, contact method) pairs not yet sent at this step; queued once committed."""
+    made = []
+    for person, method in targets:
+        notification, created = Notification.objects.get_or_create(
+            alert=alert,
+            purpose=purpose,
+            round=round,
+            step=step,
+            contact_method=method,
+            defaults={"person": person, "channel": channel_name(method), "created_at": now, "next_attempt_at": now},
+        )
+        if created:
+            made.append(notification)
     if made:
         token = alert.token
         transaction.on_commit(lambda: queue_sends([n.pk for n in made], token))
@@ -300,25 +303,12 @@ def tell_those_reached(alert, purpose, now, *, but=None):
         status=Notification.Status.SENT, purpose__in=[Notification.Purpose.ALERT, Notification.Purpose.SITE_ACCESS]
     )
     methods = {n.contact_method_id: n.person for n in reached.select_related("person") if n.contact_method_id}
-    made = []
+    targets = []
     for method_id, person in methods.items():
         method = person.contact_methods.filter(pk=method_id).first() if person else None
-        if method is None or not method.can_alert or (but is not None and person.pk == but.pk):
-            continue
-        notification, created = Notification.objects.get_or_create(
-            alert=alert,
-            purpose=purpose,
-            round=0,
-            step=0,
-            contact_method=method,
-            defaults={"person": person, "channel": channel_name(method), "created_at": now, "next_attempt_at": now},
-        )
-        if created:
-            made.append(notification)
-    if made:
-        token = alert.token
-        transaction.on_commit(lambda: queue_sends([n.pk for n in made], token))
-    return made
+        if method is not None and method.can_alert and (but is None or person.pk != but.pk):
+            targets.append((person, method))
+    return _write(alert, targets, purpose, 0, 0, now)
 
 
 def unstarted(now):

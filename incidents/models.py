@@ -12,7 +12,17 @@ from django.utils import timezone
 from coop.models import Organization
 from hosts.models import Guest, HostedService, Machine, exactly_one_of, how_many_set
 
-from .signals import incident_resolved
+from .signals import incident_resolved, public_update_posted
+
+# The longest update a person may post: a page of text, not a log dump.
+UPDATE_MAX_LENGTH = 5000
+
+
+def display_name(user):
+    """How a person is named on the members' timeline (never on a public entry)."""
+    if user is None:
+        return "an admin"
+    return user.get_full_name() or user.get_username()
 
 
 class IncidentQuerySet(models.QuerySet):
@@ -85,6 +95,26 @@ class Incident(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    lead = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Who is leading the work on it: the one person others ask.",
+    )
+    public_slug = models.SlugField(
+        max_length=80,
+        unique=True,
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Its public address, /status/incidents/<slug>/, made from the public title when it is published.",
+    )
+    postmortem = models.TextField(blank=True, help_text="What happened and what changes, in Markdown.")
+    postmortem_published_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the postmortem was published on the public page."
     )
 
     objects = IncidentQuerySet.as_manager()
@@ -195,14 +225,155 @@ class Incident(models.Model):
         )
 
     @transaction.atomic
-    def resolve(self, *, by=None, note="", at=None):
-        """Mark the incident resolved now and record that on its timeline (its alert stops once committed)."""
+    def resolve(self, *, by=None, note="", at=None, summary=None):
+        """Mark the incident resolved now and record that on its timeline (its alert stops once committed).
+
+        `summary`, when given, becomes the incident's summary (what the public reads).
+        """
         when = max(at or timezone.now(), self.started_at)
         self.status = self.Status.RESOLVED
         self.resolved_at = when
-        self.save(update_fields=["status", "resolved_at"])
+        fields = ["status", "resolved_at"]
+        if summary is not None:
+            self.summary = summary.strip()
+            fields.append("summary")
+        self.save(update_fields=fields)
         self.note(note or "Resolved.", by=by, kind=TimelineEntry.Kind.STATUS, is_public=self.is_public, at=when)
         transaction.on_commit(lambda: incident_resolved.send(sender=Incident, incident=self), robust=True)
+
+    # --- What people do on the incident page. Each change writes its timeline entry here. ---
+    # What goes public never names a person: the author is on the entry, shown to members only.
+
+    def post_update(self, body, *, by, public=False):
+        """A person's update: a private note for members, or (public) the words the public reads."""
+        body = (body or "").strip()
+        if not body:
+            raise ValidationError({"body": "Write what you know: the update is empty."})
+        if len(body) > UPDATE_MAX_LENGTH:
+            raise ValidationError(
+                {"body": f"Keep an update under {UPDATE_MAX_LENGTH:,} characters (this one has {len(body):,})."}
+            )
+        if public and not self.is_public:
+            raise ValidationError({"public": "Put the incident on the status page first: give it a public title."})
+        entry = self.note(body, by=by, is_public=public)
+        if public:
+            transaction.on_commit(
+                lambda: public_update_posted.send(sender=Incident, incident=self, entry=entry), robust=True
+            )
+        return entry
+
+    @transaction.atomic
+    def change_status(self, status, *, by, note=""):
+        """Investigating → identified → monitoring → resolved; from resolved back to any other is a reopening."""
+        status = self.Status(status)
+        if status == self.status:
+            return None
+        if status == self.Status.RESOLVED:
+            self.resolve(by=by, note=note or "Resolved.")
+            return self.timeline.latest("at", "pk")
+        was_resolved = self.status == self.Status.RESOLVED
+        before = self.get_status_display()
+        self.status, self.resolved_at = status, None
+        self.save(update_fields=["status", "resolved_at"])
+        body = f"Reopened: {status.label.lower()}." if was_resolved else f"Status: {before} → {status.label}."
+        return self.note(
+            f"{body} {note.strip()}".strip(), by=by, kind=TimelineEntry.Kind.STATUS, is_public=self.is_public
+        )
+
+    def change_severity(self, severity, *, by):
+        severity = self.Severity(severity)
+        if severity == self.severity:
+            return None
+        before = self.get_severity_display()
+        self.severity = severity
+        self.save(update_fields=["severity"])
+        return self.note(f"Severity: {before} → {severity.label}.", by=by, kind=TimelineEntry.Kind.STATUS)
+
+    def take_lead(self, *, by):
+        """`by` leads the incident from now on (the one person others ask)."""
+        if self.lead_id == by.pk:
+            return None
+        self.lead = by
+        self.save(update_fields=["lead"])
+        return self.note(f"{display_name(by)} is leading the incident.", by=by, kind=TimelineEntry.Kind.STATUS)
+
+    @transaction.atomic
+    def add_affected(self, *, by, machines=(), guests=()):
+        """More machines or guests are part of it; returns the ones that were not listed already."""
+        new_machines = [m for m in machines if not self.machines.filter(pk=m.pk).exists()]
+        new_guests = [g for g in guests if not self.guests.filter(pk=g.pk).exists()]
+        if not new_machines and not new_guests:
+            return []
+        self.machines.add(*new_machines)
+        self.guests.add(*new_guests)
+        names = [m.hostname for m in new_machines] + [f"guest {g.name}" for g in new_guests]
+        self.note(f"Affected: added {', '.join(names)}.", by=by, kind=TimelineEntry.Kind.STATUS)
+        return [*new_machines, *new_guests]
+
+    def publish(self, *, by, title=None):
+        """Put the incident on the public status page, under `title` if given (a person's title)."""
+        if title is not None:
+            title = title.strip()
+            if not title:
+                raise ValidationError({"title": "Give the incident a title for the public."})
+            self.title, self.title_by_switchboard = title[:200], False
+        if self.title_by_switchboard:
+            raise ValidationError(
+                {
+                    "title": "Switchboard wrote this title for members and it may name internal hosts: "
+                    "write one for the public."
+                }
+            )
+        self.is_public = True
+        if not self.public_slug:
+            self.public_slug = self._free_slug()
+        self.save(update_fields=["title", "title_by_switchboard", "is_public", "public_slug"])
+        return self.note(f"On the public status page as “{self.title}”.", by=by, kind=TimelineEntry.Kind.STATUS)
+
+    def unpublish(self, *, by):
+        if not self.is_public:
+            return None
+        self.is_public = False
+        self.save(update_fields=["is_public"])
+        return self.note("Taken off the public status page.", by=by, kind=TimelineEntry.Kind.STATUS)
+
+    def _free_slug(self):
+        """The date and the public title, e.g. 2026-12-02-mail-is-down; a number added if that is taken."""
+        from django.utils.text import slugify
+
+        base = f"{timezone.localdate(self.started_at):%Y-%m-%d}-{slugify(self.title)[:60]}".strip("-")
+        slug, n = base, 1
+        while Incident.objects.filter(public_slug=slug).exclude(pk=self.pk).exists():
+            n += 1
+            slug = f"{base}-{n}"
+        return slug
+
+    def get_public_url(self):
+        """The public page's address, or "" while it is not public."""
+        if not (self.is_public and self.public_slug) or self.title_by_switchboard:
+            return ""
+        return reverse("public_incident", args=[self.public_slug])
+
+    def add_action_item(self, title, *, by, owner=None, due_on=None):
+        item = ActionItem(incident=self, title=(title or "").strip(), owner=owner, due_on=due_on)
+        item.full_clean()
+        item.save()
+        self.note(f"Still to do: {item.describe()}.", by=by, kind=TimelineEntry.Kind.ACTION_ITEM)
+        return item
+
+    def publish_postmortem(self, text, *, by):
+        text = (text or "").strip()
+        if not text:
+            raise ValidationError({"postmortem": "Write the postmortem before publishing it."})
+        if self.is_open:
+            raise ValidationError({"postmortem": "Resolve the incident before publishing its postmortem."})
+        if not self.is_public:
+            raise ValidationError({"postmortem": "Put the incident on the status page first: give it a public title."})
+        first = self.postmortem_published_at is None
+        self.postmortem, self.postmortem_published_at = text, timezone.now()
+        self.save(update_fields=["postmortem", "postmortem_published_at"])
+        said = "Postmortem published." if first else "Postmortem updated."
+        return self.note(said, by=by, kind=TimelineEntry.Kind.STATUS, is_public=True)
 
 
 class TimelineEntry(models.Model):
@@ -223,6 +394,8 @@ class TimelineEntry(models.Model):
         POWER_DONE = "power_done", "Power action finished"
         SECRET_REVEALED = "secret_revealed", "Secret revealed"
         BACKUP = "backup", "Backup"
+        ACTION_ITEM = "action_item", "Action item"
+        OWNERS_TOLD = "owners_told", "Owners told"
 
         @property
         def colour(self):
@@ -235,6 +408,7 @@ class TimelineEntry(models.Model):
                 "alert_failed": "red",
                 "alert_ack": "green",
                 "maintenance": "blue",
+                "owners_told": "blue",
             }.get(self.value, "grey")
 
     # The audit trail outlives what it is about: deleting an incident, machine or guest keeps its
@@ -284,10 +458,28 @@ class ActionItem(models.Model):
     def is_done(self):
         return self.done_at is not None
 
-    def mark_done(self, when=None):
-        """Tick the item off."""
+    def clean(self):
+        if not self.title.strip():
+            raise ValidationError({"title": "Say what is to be done."})
+        started = timezone.localdate(self.incident.started_at) if self.incident_id else None
+        if self.due_on and started and self.due_on < started:
+            raise ValidationError({"due_on": f"It cannot be due before the incident started ({started})."})
+
+    def describe(self):
+        """“title (owner, due 2026-12-09)”, for the timeline."""
+        extra = [self.owner.name] if self.owner else []
+        if self.due_on:
+            extra.append(f"due {self.due_on}")
+        return self.title + (f" ({', '.join(extra)})" if extra else "")
+
+    def mark_done(self, when=None, *, by=None):
+        """Tick the item off (on the incident's timeline when a person does it)."""
+        if self.is_done:
+            return
         self.done_at = when or timezone.now()
         self.save(update_fields=["done_at"])
+        if by is not None:
+            self.incident.note(f"Done: {self.title}.", by=by, kind=TimelineEntry.Kind.ACTION_ITEM)
 
 
 class MaintenanceWindowQuerySet(models.QuerySet):

@@ -47,7 +47,7 @@ from django.utils import timezone
 
 from hosts.models import Guest, Machine
 
-from .models import Incident, MaintenanceWindow, TimelineEntry
+from .models import Incident, MaintenanceWindow, TimelineEntry, display_name
 from .signals import incident_opened
 
 # What people work on: a power action or a password reveal lands on these, never on a backup incident.
@@ -166,14 +166,8 @@ def open_by_person(*, title, by, cause=Incident.Cause.PERSON, machines=(), guest
             title=title[:200], cause=cause, severity=severity or Incident.Severity.MAJOR, started_at=at, created_by=by
         )
         _add_affected(incident, machines, guests)
-        incident.note(f"Opened by {_name(by)}.", by=by, kind=TimelineEntry.Kind.STATUS, at=at)
+        incident.note(f"Opened by {display_name(by)}.", by=by, kind=TimelineEntry.Kind.STATUS, at=at)
     return incident
-
-
-def _name(user):
-    if user is None:
-        return "an admin"
-    return user.get_full_name() or user.get_username()
 
 
 def recover(cause, key, *, note, kind, still_affected=False, at=None):

@@ -10,3 +10,6 @@ from django.dispatch import Signal
 incident_opened = Signal()
 # sender=Incident, incident=<Incident>: a person or a producer resolved it (Incident.resolve).
 incident_resolved = Signal()
+# sender=Incident, incident=<Incident>, entry=<TimelineEntry>: a person posted an update for the public
+# (Incident.post_update). The owner notices app tells the owners who subscribed.
+public_update_posted = Signal()

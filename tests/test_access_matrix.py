@@ -114,6 +114,45 @@ PAGES = {
     "incident_list": Page(lambda s: "/incidents/", PRIVATE),
     "incident_detail": Page(lambda s: f"/incidents/{s.incident.pk}/", PRIVATE),
     "incident_resolve": Page(lambda s: f"/incidents/{s.incident.pk}/resolve/", OPERATOR_MFA_POST, method="post"),
+    # Working an incident: members read, operators (with a code this session) write.
+    "incident_new": Page(lambda s: f"/incidents/new/?machine={s.machine.hostname}", OPERATOR_MFA),
+    "incident_timeline_new": Page(lambda s: f"/incidents/{s.incident.pk}/timeline/new/?after=0", PRIVATE),
+    "incident_postmortem_markdown": Page(lambda s: f"/incidents/{s.incident.pk}/postmortem.md", PRIVATE),
+    "incident_update": Page(
+        lambda s: f"/incidents/{s.incident.pk}/update/", OPERATOR_MFA_POST, method="post", data={"body": "On it."}
+    ),
+    "incident_status": Page(
+        lambda s: f"/incidents/{s.incident.pk}/status/", OPERATOR_MFA_POST, method="post", data={"status": "identified"}
+    ),
+    "incident_severity": Page(
+        lambda s: f"/incidents/{s.incident.pk}/severity/", OPERATOR_MFA_POST, method="post", data={"severity": "minor"}
+    ),
+    "incident_lead": Page(lambda s: f"/incidents/{s.incident.pk}/lead/", OPERATOR_MFA_POST, method="post"),
+    "incident_affected": Page(
+        lambda s: f"/incidents/{s.incident.pk}/affected/",
+        OPERATOR_MFA_POST,
+        method="post",
+        data={"names": "wiki.example.org"},
+    ),
+    "incident_publish": Page(
+        lambda s: f"/incidents/{s.incident.pk}/publish/", OPERATOR_MFA_POST, method="post", data={"title": "Wiki down"}
+    ),
+    "incident_unpublish": Page(lambda s: f"/incidents/{s.incident.pk}/unpublish/", OPERATOR_MFA_POST, method="post"),
+    "action_item_add": Page(
+        lambda s: f"/incidents/{s.incident.pk}/actions/", OPERATOR_MFA_POST, method="post", data={"title": "Spare PSU"}
+    ),
+    "action_item_done": Page(
+        lambda s: f"/incidents/{s.incident.pk}/actions/{s.incident.action_items.first().pk}/done/",
+        OPERATOR_MFA_POST,
+        method="post",
+    ),
+    "incident_postmortem": Page(
+        lambda s: f"/incidents/{s.incident.pk}/postmortem/",
+        # The scene's incident is still open: a postmortem is refused (400, the page says why).
+        {**OPERATOR_MFA_POST, "operator_with_code": 400},
+        method="post",
+        data={"postmortem": "What happened"},
+    ),
     # The one-tap link works without logging in (it is the key); it shows what is down, nothing personal.
     "alert_ack": Page(lambda s: f"/alerts/ack/{_ack_token(s)}/", PUBLIC),
     "alert_acknowledge": Page(lambda s: f"/alerts/{_alert(s).pk}/acknowledge/", OPERATOR_MFA_POST, method="post"),

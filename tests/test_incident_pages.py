@@ -24,10 +24,13 @@ def test_an_incident_shows_affected_guests_owners_and_the_whole_timeline(member_
     assert "Follow-up 0" in html  # still to do
 
 
-def test_the_timeline_is_paginated_and_htmx_gets_only_the_timeline(member_client, scene):
+def test_a_long_timeline_opens_at_now_with_earlier_entries_a_page_away(member_client, scene):
     for n in range(120):
         scene.incident.note(f"entry {n}")
     html = member_client.get(f"/incidents/{scene.incident.pk}/").content.decode()
-    assert "Page 1 of 2" in html
+    assert "entry 119" in html and "entry 5<" not in html  # the newest page: what is happening now
+    assert "Earlier entries" in html
+    earlier = member_client.get(f"/incidents/{scene.incident.pk}/", {"page": 1}).content.decode()
+    assert "entry 5<" in earlier and "Jump to now" in earlier
     partial = member_client.get(f"/incidents/{scene.incident.pk}/", {"page": 2}, HTTP_HX_REQUEST="true")
     assert "<html" not in partial.content.decode() and "entry 119" in partial.content.decode()

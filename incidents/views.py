@@ -254,7 +254,8 @@ def _back(incident, anchor=""):
 
 def _again(request, incident, **bound):
     """The incident page again, with the form that failed, its message and what was typed."""
-    messages.error(request, "Nothing was changed: see the message below.")
+    said = [error for form in bound.values() for errors in form.errors.values() for error in errors]
+    messages.error(request, "Nothing was changed. " + " ".join(said[:3]))
     return render(request, "incidents/incident_detail.html", _detail_context(request, incident, **bound), status=400)
 
 

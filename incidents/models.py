@@ -326,7 +326,7 @@ class Incident(models.Model):
             )
         self.is_public = True
         if not self.public_slug:
-            self.public_slug = self._free_slug()
+            self.public_slug = self.free_public_slug()
         self.save(update_fields=["title", "title_by_switchboard", "is_public", "public_slug"])
         return self.note(f"On the public status page as “{self.title}”.", by=by, kind=TimelineEntry.Kind.STATUS)
 
@@ -337,7 +337,7 @@ class Incident(models.Model):
         self.save(update_fields=["is_public"])
         return self.note("Taken off the public status page.", by=by, kind=TimelineEntry.Kind.STATUS)
 
-    def _free_slug(self):
+    def free_public_slug(self):
         """The date and the public title, e.g. 2026-12-02-mail-is-down; a number added if that is taken."""
         from django.utils.text import slugify
 

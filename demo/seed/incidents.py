@@ -93,6 +93,25 @@ ACTION_ITEMS = [
 ]
 
 
+POSTMORTEM = """\
+## What happened
+
+Late in the morning the server hosting Atlas Wiki and Field Notes stopped answering. Our monitoring
+noticed within a minute and alerted the volunteer on call.
+
+A remote power cycle did not bring it back. A volunteer went to the colo and found the server
+waiting at a disk check on boot; once answered, it started, and both sites were back about four
+hours after they went down. **No edits were lost.**
+
+## What we change
+
+- The restore instructions for the wiki now list every step, and we have practised them.
+- Backups are encrypted, and the keys they need are no longer kept only on the server.
+- More volunteers can power-cycle the servers remotely.
+- Both sites move to another server before the colo closes.
+"""
+
+
 def seed_past_incident(s, user, machines, guests, people):
     """The dom0 outage, with its timeline and action items written once, with it."""
     colo_tz = ZoneInfo("America/Los_Angeles")
@@ -117,6 +136,11 @@ def seed_past_incident(s, user, machines, guests, people):
         },
         m2m={"machines": [machines["xen1"]], "guests": [guests["wiki1"], guests["blog1"]]},
     )
+    if not incident.public_slug:
+        # Its public page, /status/incidents/<slug>/, with the postmortem the co-op published.
+        incident.public_slug = incident.free_public_slug()
+        incident.postmortem, incident.postmortem_published_at = POSTMORTEM, resolved + timedelta(days=3)
+        incident.save(update_fields=["public_slug", "postmortem", "postmortem_published_at"])
     if not created:
         # The timeline and action items belong to the incident: a user may have pruned or ticked
         # them off since, so they are written once, with it.

@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.timesince import timesince
 from simple_history.models import HistoricalRecords
 
-from core.fields import EncryptedSecretField
+from core.fields import EncryptedSecretField, KeepsSecrets
 from hosts.models import Guest, Machine, exactly_one_of, how_many_set
 from incidents import policy
 from incidents.models import Incident, TimelineEntry
@@ -47,7 +47,7 @@ class BackupTargetQuerySet(models.QuerySet):
         )
 
 
-class BackupTarget(models.Model):
+class BackupTarget(KeepsSecrets, models.Model):
     """Where a backup lands (an S3 prefix) or a job that reports in (a heartbeat)."""
 
     class Kind(models.TextChoices):

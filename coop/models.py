@@ -18,7 +18,7 @@ from simple_history.models import HistoricalRecords
 from timezone_field import TimeZoneField
 
 from core.access import MEMBERS, OPERATORS
-from core.fields import EncryptedSecretField
+from core.fields import EncryptedSecretField, KeepsSecrets
 from core.validators import validate_alert_url, validate_contact_value
 
 
@@ -145,7 +145,7 @@ class ContactMethodQuerySet(models.QuerySet):
         return self.filter(Q(verified_at__isnull=True) | Q(verified_at__lt=cutoff))
 
 
-class ContactMethod(models.Model):
+class ContactMethod(KeepsSecrets, models.Model):
     """One way to reach a person, and when somebody last confirmed it works."""
 
     class Kind(models.TextChoices):
@@ -194,7 +194,7 @@ class ContactMethod(models.Model):
                 validate_contact_value(self.kind, self.value)
             except ValidationError as error:
                 errors["value"] = error.messages
-        if self.alert_url:
+        if self._meta.get_field("alert_url").is_readable(self) and self.alert_url:
             try:
                 validate_alert_url(self.alert_url)
             except ValidationError as error:
@@ -205,7 +205,8 @@ class ContactMethod(models.Model):
     @property
     def can_alert(self):
         """True when Switchboard can send an alert here: an email address, or an alert URL."""
-        return self.gets_alerts and (self.kind == self.Kind.EMAIL or bool(self.alert_url))
+        # Asked for every contact method on a page or an escalation step: tells without decrypting.
+        return self.gets_alerts and (self.kind == self.Kind.EMAIL or self._meta.get_field("alert_url").is_set(self))
 
     def is_stale(self, now=None):
         """True when nobody has confirmed this method within the allowed age."""

@@ -7,6 +7,7 @@ Incident or ActionItem method the view calls.
 import re
 
 from django import forms
+from django.db.models import Q
 
 from coop.models import Person
 from hosts.models import Guest, Machine
@@ -130,8 +131,12 @@ class AffectedForm(forms.Form):
 
 class ActionItemForm(forms.Form):
     title = forms.CharField(label="Still to do", max_length=300, error_messages={"required": "Say what is to be done."})
+    # Volunteers and people who log in: not every contact of every member project.
     owner = forms.ModelChoiceField(
-        queryset=Person.objects.order_by("name"), required=False, label="Who", empty_label="Nobody yet"
+        queryset=Person.objects.filter(Q(is_volunteer=True) | Q(user__isnull=False)).order_by("name"),
+        required=False,
+        label="Who",
+        empty_label="Nobody yet",
     )
     due_on = forms.DateField(label="Due", required=False, widget=forms.DateInput(attrs={"type": "date"}))
 

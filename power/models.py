@@ -20,7 +20,7 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from coop.models import Site
-from core.fields import EncryptedSecretField
+from core.fields import EncryptedSecretField, KeepsSecrets
 from core.validators import validate_hostname
 from hosts.models import Machine
 from incidents import policy
@@ -30,7 +30,7 @@ from incidents.models import TimelineEntry
 BROKER_GRACE_SECONDS = 5
 
 
-class PowerController(models.Model):
+class PowerController(KeepsSecrets, models.Model):
     """A switched PDU or a BMC that can turn machines off and on."""
 
     class Driver(models.TextChoices):
@@ -105,7 +105,13 @@ class PowerController(models.Model):
 
     @property
     def has_secret(self):
-        return bool(self.secret)
+        """Whether a password is stored (decrypts nothing: pages ask this)."""
+        return self._meta.get_field("secret").is_set(self)
+
+    @property
+    def secret_is_readable(self):
+        """False when the stored password cannot be decrypted with the current key: it must be re-entered."""
+        return self._meta.get_field("secret").is_readable(self)
 
     def acquire_lock(self, token, ttl):
         """Take this controller's command lease (free, expired or already ours); False if another worker holds it.

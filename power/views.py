@@ -120,7 +120,7 @@ def power_secret_reveal(request: HttpRequest, hostname, controller_pk):
     controller = get_object_or_404(PowerController.objects.filter(feeds_machine), pk=controller_pk)
     form = RevealForm(request.POST or None)
     secret = None
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and form.is_valid() and controller.secret_is_readable:
         secret = controller.reveal_secret(by=request.user, reason=form.cleaned_data["reason"], machine=machine)
     response = render(
         request,

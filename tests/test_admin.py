@@ -194,7 +194,7 @@ SAMPLES = {
     CalendarFeed: lambda: CalendarFeed.objects.create(person=_person()),
     TimelineEntry: lambda: _incident().note("Power-cycled via the PDU.", kind="power_done"),
     ActionItem: lambda: ActionItem.objects.create(
-        incident=_incident(), title="Write the postmortem", owner=_person(), due_on=date(2025, 6, 1)
+        incident=_incident(), title="Write the postmortem", owner=_person(), due_on=date.today() + timedelta(days=30)
     ),
 }
 

@@ -22,9 +22,15 @@ def get_driver(controller: PowerController) -> Driver:
         PowerController.Driver.MANUAL: ManualDriver,
     }
     try:
-        return drivers[controller.driver](controller)
+        driver = drivers[controller.driver]
     except KeyError:
         raise ConfigError(f"{controller} has no known driver ({controller.driver!r}).") from None
+    if controller.has_secret and not controller.secret_is_readable:
+        raise ConfigError(
+            f"The stored password of {controller} cannot be decrypted — re-enter it in the admin "
+            "(Switchboard's encryption key is not the one it was stored with). Nothing was sent."
+        )
+    return driver(controller)
 
 
 __all__ = ["AuthError", "ConfigError", "Driver", "PowerError", "TransportError", "get_driver"]

@@ -27,7 +27,7 @@ from incidents import policy
 from incidents.models import Incident, TimelineEntry
 
 from . import s3
-from .verdicts import BackupState, Expectations, GoodBackup, Ping, judge_heartbeat
+from .verdicts import BackupState, Expectations, GoodBackup, Ping, Verdict, judge_heartbeat
 
 # A claim older than this belongs to a worker that died mid-check: another may take the target.
 CHECK_CLAIM_TIMEOUT = timedelta(minutes=10)
@@ -190,6 +190,12 @@ class BackupTarget(KeepsSecrets, models.Model):
 
     def check_s3(self, now):
         """The verdict on this target's S3 prefix at `now` (over the network; never raises for a broken endpoint)."""
+        if not self._meta.get_field("secret_access_key").is_readable(self):
+            return Verdict(
+                BackupState.ERROR,
+                "Could not check: the stored secret access key cannot be decrypted — re-enter it "
+                "(Switchboard's encryption key is not the one it was stored with).",
+            )
         location = s3.Location(
             self.endpoint_url, self.region, self.bucket, self.prefix, self.access_key_id, self.secret_access_key
         )

@@ -85,3 +85,17 @@ def test_the_admin_asks_for_the_secret_again_instead_of_failing(key_lost):
         controller.full_clean()
     controller.secret = "typed again"
     controller.full_clean()
+
+
+def test_the_backup_check_says_the_key_must_be_re_entered(key_lost):
+    from django.utils import timezone
+
+    target = BackupTarget.objects.get(kind="s3", name="wiki-s3")
+    BackupTarget.objects.filter(pk=target.pk).update(secret_access_key=_encrypted_with_another_key())
+    target = BackupTarget.objects.get(pk=target.pk)
+    verdict = target.check_s3(timezone.now())
+    assert verdict.state == "error" and "secret access key cannot be decrypted — re-enter it" in verdict.message
+
+
+def _encrypted_with_another_key():
+    return Fernet(Fernet.generate_key()).encrypt(b"old secret").decode()

@@ -5,6 +5,7 @@ Certificates are checked unless the controller's "verify TLS" switch is off.
 """
 
 import ipaddress
+from urllib.parse import urlsplit
 
 import requests
 import urllib3
@@ -41,14 +42,47 @@ class RedfishDriver(Driver):
         self.base = base_url(controller.host, controller.port)
         self._systems = {}
 
+    def _url(self, link):
+        """The URL of a path or link the BMC gave, on the BMC itself; ConfigError for anything else.
+
+        The BMC's answers are not trusted with where the credentials go: "@other-host/…", "//other-host/…"
+        and absolute URLs to another host or port are refused, never followed.
+        """
+        if isinstance(link, str) and link.startswith("/") and not link.startswith("//"):
+            url = self.base + link
+        elif isinstance(link, str) and link.lower().startswith("https://"):
+            url = link
+        else:
+            url = None
+        if url is not None:
+            here, there = urlsplit(self.base), urlsplit(url)
+            same = (there.scheme, there.hostname, there.port, there.username) == (
+                here.scheme,
+                here.hostname,
+                here.port,
+                None,
+            )
+            if same and "@" not in there.netloc:
+                return url
+        shown = str(link)[:80]
+        raise ConfigError(
+            f"{self.label} answered with a link Switchboard does not follow ({shown!r}): not on the BMC itself."
+        )
+
     def _request(self, method, path, **kwargs):
+        url = self._url(path)
         try:
             with urllib3.warnings.catch_warnings():
                 # verify_tls=False is an explicit choice on the controller; do not log it on every call.
                 urllib3.warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
                 # verify passed on each call: a Session-level False loses to REQUESTS_CA_BUNDLE in requests.
                 response = self.session.request(
-                    method, self.base + path, timeout=self.timeout, verify=self.controller.verify_tls, **kwargs
+                    method,
+                    url,
+                    timeout=self.timeout,
+                    verify=self.controller.verify_tls,
+                    allow_redirects=False,
+                    **kwargs,
                 )
         except requests.exceptions.SSLError:
             raise ConfigError(

@@ -49,9 +49,8 @@ def run_power_action(self, action_pk):
     if action is None or action.is_finished:
         return {"action": action_pk, "state": action.state if action else "missing"}
     controller = action.controller
-    token = f"{self.request.hostname or 'local'}/{uuid.uuid4().hex[:12]}"
-    ttl = timedelta(seconds=settings.POWER_LOCK_SECONDS)
-    if not _wait_for_lock(controller, token, ttl):
+    lease = Lease(controller, f"{self.request.hostname or 'local'}/{uuid.uuid4().hex[:12]}")
+    if not _wait_for_lock(controller, lease.token, lease.ttl):
         # Another command to this controller is still running: come back shortly, without holding a worker.
         # Every retry of this task is a lock wait or a transport retry; the row counts the latter.
         lock_waits = max(self.request.retries - action.transport_retries, 0)
@@ -63,9 +62,9 @@ def run_power_action(self, action_pk):
         action.note_retry(transport=False)
         raise self.retry(countdown=2, max_retries=None)
     try:
-        outcome = carry_out(action)
+        outcome = carry_out(action, lease)
     finally:
-        controller.release_lock(token)
+        controller.release_lock(lease.token)
     if outcome == "retry":
         action.refresh_from_db()
         tries = action.transport_retries
@@ -95,6 +94,21 @@ def dispatch(action):
     return True
 
 
+class Lease:
+    """This run's hold on its controller, renewed at every step so that no other worker (nor the sweep) takes
+    the controller over while the run is alive, however long its commands and polls take."""
+
+    def __init__(self, controller, token):
+        self.controller, self.token = controller, token
+        # Long enough for the slowest single step: one command or reading, bounded by the controller's timeout.
+        timeout = controller.timeout.total_seconds() if controller.timeout else 0
+        self.ttl = timedelta(seconds=max(settings.POWER_LOCK_SECONDS, 3 * timeout))
+
+    def renew(self):
+        if not self.controller.acquire_lock(self.token, self.ttl):
+            logger.warning("power action on controller %s: its lease was taken over", self.controller.pk)
+
+
 def _wait_for_lock(controller, token, ttl):
     deadline = time.monotonic() + settings.POWER_LOCK_WAIT_SECONDS
     while not controller.acquire_lock(token, ttl):
@@ -104,7 +118,7 @@ def _wait_for_lock(controller, token, ttl):
     return True
 
 
-def carry_out(action: PowerAction):
+def carry_out(action: PowerAction, lease=None):
     """Do what is left of the action while holding its controller's lease; returns "done", "retry" or "skipped".
 
     Called by run_power_action only (it holds the lease, so a RUNNING row here was left by a
@@ -127,7 +141,7 @@ def carry_out(action: PowerAction):
             action.note_progress("\n".join(driver.steps(action)))
             return "done"
         if action.command_sent_at is None:
-            sent = _send(action, driver)
+            sent = _send(action, driver, lease)
             if sent != "sent":
                 return sent
         else:
@@ -135,7 +149,7 @@ def carry_out(action: PowerAction):
                 "The command had already gone out before a worker stopped; it was not sent again. "
                 "Reading the state back instead."
             )
-        _verify(action, driver, resumed=resumed)
+        _verify(action, driver, resumed=resumed, lease=lease)
         return "done"
     except PowerError as exc:
         action.fail(str(exc))
@@ -172,7 +186,7 @@ def _fail_unexpectedly(action, driver, exc):
     action.fail(error, state_after=state_after)
 
 
-def _send(action, driver):
+def _send(action, driver, lease=None):
     outlet = action.outlet.number
     try:
         before = driver.state(outlet)
@@ -196,12 +210,14 @@ def _send(action, driver):
         operation = PowerAction.Operation.ON
     if not action.mark_command_sent(state_before=before):
         return "skipped"
+    if lease is not None:
+        lease.renew()
     try:
         answer = getattr(driver, operation)(outlet)
     except TransportError as exc:
         # The command may or may not have arrived: never resend it; read back and let a person decide.
         action.note_progress(f"No answer to the command: {exc}")
-        _verify(action, driver, resumed=False, lost_answer=str(exc))
+        _verify(action, driver, resumed=False, lost_answer=str(exc), lease=lease)
         return "done"
     except PowerError as exc:
         action.finish(succeeded=False, error=str(exc))
@@ -212,7 +228,7 @@ def _send(action, driver):
     return "sent"
 
 
-def _verify(action, driver, *, resumed, lost_answer=""):
+def _verify(action, driver, *, resumed, lost_answer="", lease=None):
     """Poll the outlet until it reads the expected state or the deadline passes, then record the outcome."""
     expected = action.expected_state
     started = time.monotonic()
@@ -226,6 +242,8 @@ def _verify(action, driver, *, resumed, lost_answer=""):
     seen = []
     last_error = ""
     while True:
+        if lease is not None:
+            lease.renew()
         try:
             current = driver.state(action.outlet.number)
             last_error = ""

@@ -71,6 +71,11 @@ class BackupTarget(KeepsSecrets, models.Model):
     access_key_id = models.CharField(max_length=128, blank=True)
     secret_access_key = EncryptedSecretField(help_text="Stored encrypted; never shown again.")
     heartbeat_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    ping_post_only = models.BooleanField(
+        "count POST pings only",
+        default=False,
+        help_text="Chat apps and link previewers open a pasted URL with GET: with this on, only a job's POST counts.",
+    )
     state = models.CharField(max_length=20, choices=BackupState.choices, default=BackupState.UNKNOWN)
     last_checked_at = models.DateTimeField(null=True, blank=True)
     state_since = models.DateTimeField(null=True, blank=True, help_text="When the current state began.")
@@ -385,8 +390,20 @@ class HeartbeatPing(models.Model):
             run_time=run_time,
         )
         if kind != cls.Kind.START:
-            target.record(target.judge_heartbeat(now), now=now)
+            # A check row only when the verdict changes: a WAL job pinging every minute writes one ping row.
+            target.record(target.judge_heartbeat(now), now=now, keep_unchanged=False)
+        cls._keep_newest(target)
         return ping
+
+    @classmethod
+    def _keep_newest(cls, target):
+        """Only the newest PING_KEEP_PER_TARGET pings of a target are kept (one flood cannot fill the disk)."""
+        keep = settings.PING_KEEP_PER_TARGET
+        oldest_kept = target.pings.order_by("-received_at", "-pk").values_list("received_at", "pk")[keep - 1 : keep]
+        oldest_kept = list(oldest_kept)
+        if oldest_kept:
+            at, pk = oldest_kept[0]
+            target.pings.filter(Q(received_at__lt=at) | Q(received_at=at, pk__lt=pk)).delete()
 
     def usual_run_time(self, runs=10):
         """The median start→success time of the target's previous runs, or None with fewer than three."""

@@ -1,14 +1,16 @@
 """Backup targets and whether they are real: the list, a target's page with its history and
 chart, "check now", restore drills, and the heartbeat URLs backup jobs call."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core import throttle
 from core.access import member_required, operator_required
 from core.page_cache import cached_for_viewer
 from core.pages import paginate, render_page
@@ -138,16 +140,47 @@ def backup_chart(checks):
 def heartbeat_ping(request: HttpRequest, heartbeat_id, kind=HeartbeatPing.Kind.SUCCESS):
     """`/ping/<uuid>` (success), `/ping/<uuid>/start`, `/ping/<uuid>/fail`: no login, like healthchecks.io.
 
-    An optional body (the job's log) is kept up to HeartbeatPing.BODY_LIMIT bytes; a longer
-    one is cut, never refused. Read from the stream, so a huge upload is not held in memory.
+    HEAD answers without counting (link checkers and previewers send it), and so does GET on a
+    target that counts POST only. A body (the job's log) is kept up to HeartbeatPing.BODY_LIMIT
+    bytes, cut beyond that, and refused with 413 over PING_BODY_MAX_BYTES. Too many pings a minute
+    for one target or from one client get 429 and are counted nowhere.
     """
+    client = throttle.client_ip(request)
+    if not throttle.allow("ping-client", client, settings.PING_CLIENT_LIMIT_PER_MINUTE):
+        return _too_many("from your address")
     target = get_object_or_404(BackupTarget, heartbeat_id=heartbeat_id, kind=BackupTarget.Kind.HEARTBEAT)
-    body = request.read(HeartbeatPing.BODY_LIMIT + 1) if request.method == "POST" else b""
-    HeartbeatPing.receive(
-        target,
-        kind,
-        body=body,
-        remote_addr=request.META.get("REMOTE_ADDR") or None,
-        user_agent=request.headers.get("user-agent", ""),
-    )
+    if request.method == "HEAD":
+        return HttpResponse(content_type="text/plain")
+    if target.ping_post_only and request.method != "POST":
+        return HttpResponseNotAllowed(
+            ["POST"], "This heartbeat counts POST pings only (curl -fsS -X POST <url>). Nothing was recorded.\n"
+        )
+    declared = request.META.get("CONTENT_LENGTH") or "0"
+    if declared.isdigit() and int(declared) > settings.PING_BODY_MAX_BYTES:
+        return _too_large()
+    body = request.read(settings.PING_BODY_MAX_BYTES + 1) if request.method == "POST" else b""
+    if len(body) > settings.PING_BODY_MAX_BYTES:
+        return _too_large()
+    if not throttle.allow("ping-target", target.pk, settings.PING_TARGET_LIMIT_PER_MINUTE):
+        return _too_many("for this heartbeat")
+    HeartbeatPing.receive(target, kind, body=body, remote_addr=client, user_agent=request.headers.get("user-agent", ""))
     return HttpResponse("OK\n", content_type="text/plain")
+
+
+def _too_many(whose):
+    response = HttpResponse(
+        f"Too many pings {whose} this minute: this one was not recorded. Try again in a minute.\n",
+        status=429,
+        content_type="text/plain",
+    )
+    response["Retry-After"] = "60"
+    return response
+
+
+def _too_large():
+    limit = settings.PING_BODY_MAX_BYTES
+    return HttpResponse(
+        f"The body is over {limit:,} bytes: this ping was not recorded. Send the end of the log instead (tail -c).\n",
+        status=413,
+        content_type="text/plain",
+    )

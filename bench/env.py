@@ -37,6 +37,9 @@ def bench_environ(database):
         "CSRF_COOKIE_SECURE": "false",
         "SECURE_HSTS_SECONDS": "0",
         "LOG_LEVEL": "WARNING",
+        # The bench's writer sends every ping from one address: measure the pages, not the ping throttle.
+        "PING_CLIENT_LIMIT_PER_MINUTE": "0",
+        "PING_TARGET_LIMIT_PER_MINUTE": "0",
         # The production stack: the cache (and so the stored pages) in Redis, a database of its own.
         "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/2"),
         # The Celery broker of bench workers (bench/settings.py), apart from the cache and from the tests' Redis.

@@ -334,6 +334,13 @@ CONTRACT_WARNING_DAYS = env_int("CONTRACT_WARNING_DAYS", 60)
 BACKUP_CHECK_EVERY_MINUTES = env_int("BACKUP_CHECK_EVERY_MINUTES", 60)
 # Heartbeat pings and check results older than this are deleted daily (the last good check stays).
 BACKUP_HISTORY_DAYS = env_int("BACKUP_HISTORY_DAYS", 180)
+# Heartbeat pings (/ping/<uuid>), after healthchecks: at most this many counted per minute per target and
+# per client address (more get 429, counted nowhere), the newest PING_KEEP_PER_TARGET kept, and a body over
+# PING_BODY_MAX_BYTES refused with 413 (up to HeartbeatPing.BODY_LIMIT of a smaller one is kept).
+PING_TARGET_LIMIT_PER_MINUTE = env_int("PING_TARGET_LIMIT_PER_MINUTE", 20)
+PING_CLIENT_LIMIT_PER_MINUTE = env_int("PING_CLIENT_LIMIT_PER_MINUTE", 600)
+PING_KEEP_PER_TARGET = env_int("PING_KEEP_PER_TARGET", 500)
+PING_BODY_MAX_BYTES = env_int("PING_BODY_MAX_BYTES", 1_000_000)
 # Alerts (alerts/): which incidents alert people, how long the one-tap acknowledgement link works,
 # and how a failing channel is retried (attempts; the first retry's wait in seconds, ×4 each time).
 ALERT_CAUSES = ["outage"]
@@ -423,6 +430,13 @@ AUTHENTICATION_BACKENDS = [
 ]
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "/"
+# How many reverse proxies (TLS terminators) stand in front of Switchboard and append to X-Forwarded-For.
+# 0: the client is REMOTE_ADDR. Behind one proxy set 1, or every client has the proxy's address: one
+# person's bad logins would lock every volunteer out, and pings would record the proxy. Read by
+# core.throttle.client_ip and allauth's rate limits.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
+
 ACCOUNT_ADAPTER = "coop.adapters.AccountAdapter"
 ACCOUNT_FORMS = {"signup": "coop.adapters.InvitationSignupForm"}
 ACCOUNT_LOGIN_METHODS = {"email"}

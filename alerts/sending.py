@@ -1,5 +1,5 @@
-"""Sending one notification: what it says, delivering it (email through Django's mail backend,
-everything else through apprise), and what happens when a channel fails.
+"""Sending one notification: what it says, delivering it (core.delivery: email through Django's mail
+backend, everything else through apprise), and what happens when a channel fails.
 
 A failed send is tried again with backoff (ALERT_SEND_ATTEMPTS, ALERT_RETRY_SECONDS) and then
 reported; every outcome goes on the incident's timeline. Every channel has a timeout (EMAIL_TIMEOUT,
@@ -9,17 +9,15 @@ the same one; one left "sending" by a worker that died is failed, not sent again
 """
 
 import logging
-import re
-import smtplib
 from datetime import timedelta
 
 from django.conf import settings
 from django.core import signing
-from django.core.mail import EmailMessage
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from core.delivery import DeliveryError, send_apprise, send_email
 from incidents.models import TimelineEntry
 
 from .models import Notification
@@ -28,10 +26,6 @@ logger = logging.getLogger(__name__)
 
 ACK_SALT = "switchboard.alerts.acknowledge"
 PENDING = [Notification.Status.QUEUED, Notification.Status.RETRYING]
-
-
-class DeliveryError(Exception):
-    """The channel did not take the message; the text says why, without any secret."""
 
 
 def ack_token(notification):
@@ -97,54 +91,14 @@ def _why_you(notification):
 
 
 def deliver(notification, subject, body):
-    """Hand the message to its channel; raises DeliveryError."""
+    """Hand the message to its channel (core.delivery); raises DeliveryError."""
     method = notification.contact_method
     if method is None:
         raise DeliveryError("the contact method was deleted")
     if not method.alert_url:
-        _email(method.value, subject, body)
+        send_email(method.value, subject, body)
     else:
-        _apprise(method.alert_url, subject, body)
-
-
-def _email(address, subject, body):
-    try:
-        sent = EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [address]).send()
-    except (smtplib.SMTPException, OSError) as exc:
-        raise DeliveryError(f"the mail server did not take it ({type(exc).__name__}: {exc})"[:250]) from None
-    if not sent:
-        raise DeliveryError("the mail server did not take it")
-
-
-def _apprise(url, subject, body):
-    import apprise  # loads its plugins on import: only where alerts are sent
-
-    service = apprise.Apprise()
-    if not service.add(_with_timeouts(url)):
-        raise DeliveryError("the alert URL does not parse any more")
-    with apprise.LogCapture(level=logging.WARNING) as log:
-        ok = service.notify(title=subject, body=body)
-    if not ok:
-        raise DeliveryError(_reason(log.getvalue()))
-
-
-def _with_timeouts(url):
-    """The URL with apprise's connect and read timeouts (cto 5 s, rto 10 s): ours, whatever the URL said."""
-    base, _, query = url.partition("?")
-    kept = [part for part in query.split("&") if part and not part.startswith(("cto=", "rto="))]
-    return base + "?" + "&".join([*kept, "cto=5", "rto=10"])
-
-
-def _reason(said):
-    """Why apprise failed, without anything of the URL (a token, a secret ntfy topic): an HTTP status, or generic."""
-    status = re.search(r"\b(?:error|status|code)[=: ]+(\d{3})\b", said, re.IGNORECASE) or re.search(
-        r"\b([45]\d\d)\b", said
-    )
-    if status:
-        return f"the service answered HTTP {status.group(1)}"
-    if re.search(r"connection|timed? ?out|refused|unreachable", said, re.IGNORECASE):
-        return "could not connect to the service"
-    return "the service did not accept it"
+        send_apprise(method.alert_url, subject, body)
 
 
 def send(notification_id, token, now=None):

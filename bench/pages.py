@@ -4,6 +4,7 @@
     .venv/bin/python -m bench.pages switchboard_bench switchboard_bench_small
     .venv/bin/python -m bench.pages --with-checker --connections 16  # while 60,000 monitors are checked
     .venv/bin/python -m bench.pages --writer 10 --modes kept         # while 10 heartbeat pings/s arrive
+    .venv/bin/python -m bench.pages --public-only --modes kept cache-down  # public pages; also with Redis down
 
 For each database: collectstatic into a temporary STATIC_ROOT (DEBUG is off, so the manifest
 storage needs it), log in the bench member, count each page's SQL queries once in-process
@@ -13,6 +14,11 @@ data changes (as deployed) and once rendered on every request (MODES). Then one 
 database and mode, and a big-vs-small comparison. Each page is compared with a bare Django
 page served by the same gunicorn, behind the same middleware, with the same session cookie
 (bench/urls.py).
+
+The public pages (/status/ and what hangs off it, anonymous) are kept a few seconds for everyone
+in both of those modes, as deployed (front.views.public). `--modes cache-down` points the cache
+at a closed port: every page, public ones included, is rendered on every request, as while Redis
+is down (core.page_cache fails open). `--public-only` measures only them and the bare page.
 
 Live modes run on a copy of the database (`<database>_live`, made afresh), so the co-op is left
 as bench.make_big_coop made it:
@@ -36,6 +42,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 from bench import proc
 from bench.env import DEFAULT_DATABASE, ROOT, bench_environ, use_database
@@ -60,6 +67,7 @@ def pick_pages():
     ipv6 = next(a.address for a in guest.addresses.all() if ":" in a.address)
     dns_name = guest.dns_names.all()[0].name
     busiest = TimelineEntry.objects.values("incident").annotate(n=Count("pk")).order_by("-n").first()
+    slug, updates = public_incident()
     return [
         (BARE, "/bench-bare/", True),
         ("bare page reading request.user", "/bench-bare-user/", True),
@@ -70,7 +78,39 @@ def pick_pages():
         ("dashboard", "/", True),
         (f"incident ({busiest['n']:,} entries)", f"/incidents/{busiest['incident']}/", True),
         ("status (anonymous)", "/status/", False),
+        (f"public incident ({updates:,} public updates)", f"/status/incidents/{slug}/", False),
+        ("incidents feed", "/status/feed.atom", False),
+        ("public incident's feed", f"/status/incidents/{slug}/feed.atom", False),
+        ("status.json", "/status/status.json", False),
+        ("badge.svg", "/status/badge.svg", False),
     ]
+
+
+def public_incident():
+    """The public address of the public incident with the most entries, and its public updates.
+
+    bench.make_big_coop marks incidents public without publishing them and writes their entries
+    as Switchboard (no author), which the public never reads. The first run gives that incident
+    its address and credits its public entries to the bench member, as if a person had written
+    them (a few hundred rows; later runs change nothing).
+    """
+    from django.contrib.auth import get_user_model
+    from django.db.models import Count, Q
+
+    from incidents.models import Incident, TimelineEntry
+
+    incident = (
+        Incident.objects.filter(is_public=True, title_by_switchboard=False)
+        .annotate(n=Count("timeline", filter=Q(timeline__is_public=True)))
+        .order_by("-n", "pk")
+        .first()
+    )
+    if not incident.public_slug:
+        Incident.objects.filter(pk=incident.pk).update(public_slug=f"bench-{incident.pk}")
+    user, _ = get_user_model().objects.get_or_create(username="bench", defaults={"email": "bench@example.org"})
+    TimelineEntry.objects.filter(incident=incident, is_public=True, author__isnull=True).update(author=user)
+    updates = TimelineEntry.objects.filter(incident=incident, is_public=True, author__isnull=False).count()
+    return Incident.objects.values_list("public_slug", flat=True).get(pk=incident.pk), updates
 
 
 def sizes():
@@ -247,7 +287,24 @@ class Writer:
 
 # How each page is served: kept per viewer until the data changes (the default), and rendered on
 # every request (PAGE_CACHE_SECONDS=0), which is what the first view after any change costs.
-MODES = {"kept": {}, "rendered": {"PAGE_CACHE_SECONDS": "0"}}
+# `cache-down`: Redis at a closed port, so nothing is kept at all (not in the default run).
+MODES = {"kept": {}, "rendered": {"PAGE_CACHE_SECONDS": "0"}, "cache-down": {"REDIS_URL": "redis://127.0.0.1:9/2"}}
+DEFAULT_MODES = ["kept", "rendered"]
+
+
+@contextmanager
+def cache_state(mode):
+    """In-process, for the query counts: in cache-down mode the cache counts as unreachable."""
+    from core import page_cache
+
+    if mode != "cache-down":
+        yield
+        return
+    page_cache._cache_down_until = float("inf")
+    try:
+        yield
+    finally:
+        page_cache._cache_down_until = 0.0
 
 
 def run_one(database, args):
@@ -259,11 +316,14 @@ def run_one(database, args):
     shutil.rmtree(os.environ["BENCH_STATIC_ROOT"], ignore_errors=True)
     call_command("collectstatic", interactive=False, verbosity=0)
     pages = pick_pages()
+    if args.public_only:
+        pages = [page for page in pages if page[0] == BARE or not page[2]]
     cookie = session_cookie()
     result = {"database": database, "sizes": sizes(), "pages": [], "writer_rate": args.writer}
     for mode in args.modes:
         settings.PAGE_CACHE_SECONDS = int(MODES[mode].get("PAGE_CACHE_SECONDS", settings.PAGE_CACHE_SECONDS))
-        counts = count_queries(pages, cookie)
+        with cache_state(mode):
+            counts = count_queries(pages, cookie)
         server = start_gunicorn(args.port, args.workers, MODES[mode])
         writer = Writer(args.port, args.writer).start() if args.writer else None
         meter = proc.Meter()
@@ -402,7 +462,14 @@ def main(argv=None):
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers (default: %(default)s)")
     parser.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default: %(default)s)")
     parser.add_argument(
-        "--modes", nargs="+", choices=list(MODES), default=list(MODES), help="kept, rendered or both (default)"
+        "--modes",
+        nargs="+",
+        choices=list(MODES),
+        default=DEFAULT_MODES,
+        help="kept, rendered (both by default) or cache-down (Redis at a closed port)",
+    )
+    parser.add_argument(
+        "--public-only", action="store_true", help="only the public pages (/status/ and below) and the bare page"
     )
     parser.add_argument("--with-checker", action="store_true", help="run the 60,000-monitor checker meanwhile")
     parser.add_argument(

@@ -20,6 +20,9 @@ answer, pages are rendered afresh and the process leaves it alone for CACHE_RETR
 The CSRF token is never stored: the page is rendered with a random placeholder that each
 response replaces with a fresh token for its own browser. Pages with flash messages pending,
 errors and htmx redirects are not stored. PAGE_CACHE_SECONDS=0 turns this off.
+
+Public pages (/status/ and what hangs off it) are the same for every visitor: they are kept for
+a few seconds whatever changes, by `cached_public`, which fails open the same way.
 """
 
 import hashlib
@@ -190,3 +193,49 @@ def cached_for_viewer(view):
         return response
 
     return wrapper
+
+
+# --- Public pages ------------------------------------------------------------------------------
+
+PUBLIC_PREFIX = "switchboard:public:"
+
+
+# While the shared cache is down, each process keeps its own copies (a few hundred, as long as the
+# shared cache would have): a crowd on /status/ in an outage that took Redis with it is still
+# served from memory, not rendered once per visitor.
+LOCAL_COPIES = 256
+_local_copies = {}
+
+
+def cached_public(key, seconds, render):
+    """What `render()` returns, kept `seconds` under `key` for every visitor (front.views.public).
+
+    Only for what anyone may read: the value is served to whoever asks with the same key, so it
+    must hold nothing of the viewer (no name, no CSRF token) and the key must name everything
+    from the request it depends on. While the cache does not answer, this process keeps its own
+    copy for as long instead of failing the request. An exception from `render()` (a 404) is
+    raised, not kept.
+    """
+    key = PUBLIC_PREFIX + key
+    try:
+        value = _cache_call(cache.get, key)
+    except CacheUnavailable:
+        return _local_copy(key, seconds, render)
+    if value is None:
+        value = render()
+        with suppress(CacheUnavailable):
+            _cache_call(cache.set, key, value, seconds)
+    return value
+
+
+def _local_copy(key, seconds, render):
+    now = time.monotonic()
+    found = _local_copies.get(key)
+    if found is not None and found[0] > now:
+        return found[1]
+    value = render()
+    _local_copies.pop(key, None)
+    while len(_local_copies) >= LOCAL_COPIES:
+        _local_copies.pop(next(iter(_local_copies)))  # the oldest first
+    _local_copies[key] = (now + seconds, value)
+    return value

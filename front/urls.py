@@ -1,9 +1,9 @@
 """The pages that bring every app together, included from switchboard/urls.py: dashboard, search,
-the public status page, machines, guests, sites, people and organisations."""
+the public status pages, machines, guests, sites, people and organisations."""
 
 from django.urls import include, path
 
-from .views import directory, inventory, overview
+from .views import directory, inventory, overview, public
 
 machine_urls = [
     path("", inventory.machine_list, name="machine_list"),
@@ -25,6 +25,16 @@ person_urls = [
     path("<int:pk>/", directory.person_detail, name="person_detail"),
 ]
 
+# Public, no login (front.views.public): nothing personal, kept a few seconds for everyone.
+status_urls = [
+    path("", public.status, name="status"),
+    path("feed.atom", public.status_feed, name="status_feed"),
+    path("badge.svg", public.status_badge, name="status_badge"),
+    path("status.json", public.status_json, name="status_json"),
+    path("incidents/<slug:slug>/", public.public_incident, name="public_incident"),
+    path("incidents/<slug:slug>/feed.atom", public.public_incident_feed, name="public_incident_feed"),
+]
+
 organization_urls = [
     path("", directory.organization_list, name="organization_list"),
     path("<slug:slug>/", directory.organization_detail, name="organization_detail"),
@@ -33,7 +43,7 @@ organization_urls = [
 urlpatterns = [
     path("", overview.dashboard, name="dashboard"),
     path("search/", overview.search, name="search"),
-    path("status/", overview.status, name="status"),
+    path("status/", include(status_urls)),
     path("machines/", include(machine_urls)),
     path("guests/", include(guest_urls)),
     path("sites/", include(site_urls)),

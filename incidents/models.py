@@ -147,6 +147,14 @@ class Incident(models.Model):
     def __str__(self):
         return self.title
 
+    def save(self, *args, **kwargs):
+        # Made public another way than publish() (the admin's box): it gets its public address too.
+        if self.is_public and not self.public_slug and not self.title_by_switchboard:
+            self.public_slug = self.free_public_slug()
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "public_slug"}
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self):
         return reverse("incident_detail", args=[self.pk])
 

@@ -122,7 +122,6 @@ def _detail_context(request, incident, **bound_forms):
         "machines": incident.machines.with_monitor_state().select_related("site")[:DETAIL_ROWS],
         "guests": affected_guests[:DETAIL_ROWS],
         "guest_count": incident.affected_guest_count(),
-        "owners": incident.affected_owners()[:DETAIL_ROWS],
         "timeline": page,
         "show": show,
         "timeline_filters": [(key, label) for key, (label, _) in TIMELINE_FILTERS.items()],

@@ -109,6 +109,7 @@ INSTALLED_APPS = [
     "backups",
     "monitors",
     "alerts",
+    "notices",
     "front",
     "demo",
 ]
@@ -375,6 +376,11 @@ BEAT_SCHEDULE = {
         "task": "alerts.escalate_due_alerts",
         "every": 10,
         "description": "Run due escalation steps; re-send alerts waiting for a retry.",
+    },
+    "sweep-owner-notices": {
+        "task": "notices.sweep_owner_notices",
+        "every": 30,
+        "description": "Re-send owner notices waiting for a retry or never picked up; fail abandoned sends.",
     },
     "sweep-power-actions": {
         "task": "power.sweep_power_actions",

@@ -21,6 +21,7 @@ urlpatterns = [
     path("", include("power.urls")),
     path("", include("backups.urls")),
     path("", include("alerts.urls")),
+    path("", include("notices.urls")),
 ]
 
 if settings.DEBUG:

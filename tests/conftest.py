@@ -38,6 +38,10 @@ def _plain_http_settings(settings):
     settings.CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": uuid.uuid4().hex}
     }
+    # And no process-local copies of public pages (kept while the cache is down) from an earlier test.
+    from core import page_cache
+
+    page_cache._local_copies.clear()
     # Hashing real passwords costs about a second per user; tests log many in.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.STORAGES = {
@@ -221,3 +225,45 @@ def start_celery_worker(redis_url, django_db_setup, tmp_path):
         yield lambda purpose, **env: workers.enter_context(
             running_worker(redis_url, tmp_path / f"{purpose}.log", purpose, **env)
         )
+
+
+# --- Messages: a real SMTP server and a webhook peer (tests/peers.py) ------------------------
+# For every test that sends email or apprise messages (alerts to volunteers, notices to owners).
+
+
+@pytest.fixture
+def mailbox(settings):
+    """A real SMTP server on 127.0.0.1 that Django's mail backend sends to; links start with SITE_URL."""
+    from .peers import Mailbox
+
+    box = Mailbox().start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", box.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_TIMEOUT = 5
+    settings.SITE_URL = "https://switchboard.example.org"
+    yield box
+    box.stop()
+
+
+@pytest.fixture
+def webhook():
+    """An HTTP endpoint taking apprise's json:// posts, as a ntfy or chat bridge would."""
+    from .peers import Webhook
+
+    hook = Webhook().start()
+    yield hook
+    hook.stop()
+
+
+@pytest.fixture
+def sends_run_at_once():
+    """Each message's task runs in this process as it is queued (Celery's eager mode), so the
+    test sees what a worker would send; tests/alerts/test_in_a_real_worker.py sends through a real one."""
+    from celery import current_app
+
+    before = current_app.conf.task_always_eager
+    current_app.conf.task_always_eager = True
+    yield
+    current_app.conf.task_always_eager = before

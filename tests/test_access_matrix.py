@@ -51,6 +51,12 @@ PAGES = {
     "dashboard": Page(lambda s: "/", PRIVATE),
     "search": Page(lambda s: f"/search/?q={WIKI_IPV4}", PRIVATE),
     "status": Page(lambda s: "/status/", PUBLIC),
+    # The rest of the public face (front/views/public.py): no login, nothing personal.
+    "status_feed": Page(lambda s: "/status/feed.atom", PUBLIC),
+    "status_badge": Page(lambda s: "/status/badge.svg", PUBLIC),
+    "status_json": Page(lambda s: "/status/status.json", PUBLIC),
+    "public_incident": Page(lambda s: _public_incident(s).get_public_url(), PUBLIC),
+    "public_incident_feed": Page(lambda s: f"{_public_incident(s).get_public_url()}feed.atom", PUBLIC),
     "site_list": Page(lambda s: "/sites/", PRIVATE),
     "site_detail": Page(lambda s: f"/sites/{s.site.slug}/", PRIVATE),
     "person_list": Page(lambda s: "/people/", PRIVATE),
@@ -166,6 +172,15 @@ PAGES = {
         anonymous_may_see=("Noor Example",),
     ),
     "my_oncall_calendar": Page(lambda s: "/alerts/my-calendar/", PRIVATE),
+    "incident_notify_owners": Page(
+        lambda s: f"/incidents/{s.incident.pk}/notify-owners/",
+        OPERATOR_MFA_POST,  # the scene's incident has no public page: told so, back to the incident
+        method="post",
+    ),
+    # The signed links in an owner email work without logging in (they are the key): the organisation and
+    # its guests' names, one button, nothing personal.
+    "owner_subscribe": Page(lambda s: f"/notices/subscribe/{_owner_token(s, 'subscribe')}/", PUBLIC),
+    "owner_unsubscribe": Page(lambda s: f"/notices/unsubscribe/{_owner_token(s, 'unsubscribe')}/", PUBLIC),
     # The invitation link's own rules are in test_invitations.py; an unknown token is a 404 for everyone.
     "invitation": Page(lambda s: "/invitations/no-such-token/", dict.fromkeys(ROLES, 404)),
 }
@@ -197,6 +212,19 @@ def _ack_token(scene):
         alert=_alert(scene), person=scene.noor, contact_method=method, channel="email"
     )
     return ack_token(notification)
+
+
+def _public_incident(scene):
+    """The scene's incident, published under its title (a person's): it gets its public address."""
+    scene.incident.publish(by=None)
+    return scene.incident
+
+
+def _owner_token(scene, kind):
+    from notices.links import subscribe_token, unsubscribe_token
+
+    make = subscribe_token if kind == "subscribe" else unsubscribe_token
+    return make(scene.wiki_owner, scene.wiki_owner.email)
 
 
 def _rota(scene):

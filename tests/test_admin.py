@@ -32,9 +32,10 @@ from backups.models import BackupCheck, BackupTarget, HeartbeatPing, RestoreDril
 from coop.models import ContactMethod, Contract, Invitation, Organization, Person, Site, SiteAccess
 from hosts.models import DNSName, Guest, HostedService, IPAddress, Machine, Monitor, Runbook, SoftwareVersion
 from incidents.models import ActionItem, Incident, MaintenanceWindow, TimelineEntry
+from notices.models import OwnerNotice, OwnerSubscription
 from power.models import PowerAction, PowerController, PowerOutlet
 
-OUR_APPS = ("coop", "hosts", "incidents", "power", "backups", "alerts")
+OUR_APPS = ("coop", "hosts", "incidents", "power", "backups", "alerts", "notices")
 
 _serial = itertools.count(1)
 
@@ -134,6 +135,14 @@ def _alert():
     return alert
 
 
+def _owner_notice():
+    incident = _incident()
+    update = incident.note("We are on it.", by=None)
+    return OwnerNotice.objects.create(
+        incident=incident, entry=update, organization=_org(), address=f"ops{_n()}@example.org", channel="email"
+    )
+
+
 def _window():
     now = timezone.now()
     return MaintenanceWindow.objects.create(
@@ -193,6 +202,8 @@ SAMPLES = {
     Notification: lambda: _alert().notifications.first(),
     CalendarFeed: lambda: CalendarFeed.objects.create(person=_person()),
     TimelineEntry: lambda: _incident().note("Power-cycled via the PDU.", kind="power_done"),
+    OwnerNotice: _owner_notice,
+    OwnerSubscription: lambda: OwnerSubscription.objects.create(organization=_org(), address=f"o{_n()}@example.org"),
     ActionItem: lambda: ActionItem.objects.create(
         incident=_incident(), title="Write the postmortem", owner=_person(), due_on=date.today() + timedelta(days=30)
     ),
@@ -229,8 +240,8 @@ REGISTERED = sorted(admin.site._registry, key=_label)
 # Audit records: what happened stays as it was. Power actions are made by the power flow only;
 # timeline notes may be added in the admin, never changed or deleted.
 # Rota members and escalation steps are edited on their rota or policy only (where bad input is refused).
-AUDIT = {PowerAction, TimelineEntry, Alert, Notification, RotaMember, EscalationStep}
-NO_ADD = {PowerAction, Alert, Notification, RotaMember, EscalationStep}
+AUDIT = {PowerAction, TimelineEntry, Alert, Notification, RotaMember, EscalationStep, OwnerNotice}
+NO_ADD = {PowerAction, Alert, Notification, RotaMember, EscalationStep, OwnerNotice}
 OURS_REGISTERED = [model for model in REGISTERED if model._meta.app_label in OUR_APPS]
 EDITABLE = [model for model in OURS_REGISTERED if model not in AUDIT]
 SEARCHABLE = [model for model in OURS_REGISTERED if admin.site._registry[model].search_fields]

@@ -41,8 +41,9 @@ LAYERS = [
     ["coop"],  # the directory: sites, organisations, people, invitations, login adapters
     ["hosts"],  # the inventory: machines, guests, addresses, monitors, runbooks
     ["incidents"],  # incidents, timeline, and the one open/join/resolve policy (incidents/policy.py)
-    # The producers that act on the world, and the alerts that call people; siblings: none imports another.
-    ["power", "backups", "monitors", "alerts"],
+    # The producers that act on the world, the alerts that call people and the notices that tell owners;
+    # siblings: none imports another.
+    ["power", "backups", "monitors", "alerts", "notices"],
     ["front"],  # the cross-app pages: dashboard, search, status, machine/guest/site/person/org pages
     ["demo"],  # demo data, simulators and their management commands
 ]

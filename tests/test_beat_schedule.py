@@ -40,6 +40,7 @@ def test_every_scheduled_job_names_a_task_the_worker_knows():
         "prune-monitor-history": "monitors.prune_monitor_history",
         "ping-heartbeat": "monitors.ping_heartbeat",
         "escalate-alerts": "alerts.escalate_due_alerts",
+        "sweep-owner-notices": "notices.sweep_owner_notices",
         "check-due-backups": "backups.check_due_backups",
         "sweep-power-actions": "power.sweep_power_actions",
         "prune-backup-history": "backups.prune_backup_history",

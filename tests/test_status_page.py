@@ -1,4 +1,6 @@
-"""The public status page: which public services are up, and public incidents. No personal data."""
+"""The public status page (front.views.public.status): which public services are up, open and recently
+resolved public incidents, planned maintenance. No personal data. The incident pages, feeds, badge and
+JSON hanging off it, and how it is served to a crowd, are in tests/public/."""
 
 from datetime import timedelta
 
@@ -110,3 +112,26 @@ def test_a_coop_with_many_public_services_gets_pages(client, scene):
     assert "Site 000" in first.content.decode()
     assert 'href="?page=2"' in first.content.decode()
     assert "Site 119" in second.content.decode()
+
+
+def test_open_incidents_come_first_and_recently_resolved_ones_after_the_services(client, scene):
+    now = timezone.now()
+    Incident.objects.create(
+        title="Mail was slow",
+        is_public=True,
+        started_at=now - timedelta(days=2),
+        status=Incident.Status.RESOLVED,
+        resolved_at=now - timedelta(days=1),
+    )
+    html = status_page(client)
+
+    assert html.index("Incidents now") < html.index("dom0 down: wiki offline") < html.index('<h2 id="h-services">')
+    assert html.index("Resolved in the last 7 days") < html.index("Mail was slow")
+    assert html.index('<h2 id="h-services">') < html.index("Mail was slow")
+
+
+def test_it_offers_the_feed_the_badge_and_json(client, scene):
+    html = status_page(client)
+
+    for path in ("/status/feed.atom", "/status/badge.svg", "/status/status.json"):
+        assert f'href="{path}"' in html

@@ -1,47 +1,16 @@
 """The alert tests' cast: Ana and Bo take turns on the Core rota, Cy has a key to the colo; an
 escalation policy alerts whoever is on call, waits ten minutes, then alerts Bo. Their email goes
-to a real SMTP server on 127.0.0.1, Ana's phone gets push messages through a local webhook."""
+to a real SMTP server on 127.0.0.1, Ana's phone gets push messages through a local webhook (the
+`mailbox`, `webhook` and `sends_run_at_once` fixtures of tests/conftest.py)."""
 
 from datetime import date, time, timedelta
 
 import pytest
-from celery import current_app
 
 from alerts.models import EscalationPolicy, EscalationStep, Rota, RotaMember
 from coop.models import ContactMethod, SiteAccess
 
 from ..factories import make_machine, make_person, make_site
-from .peers import Mailbox, Webhook
-
-
-@pytest.fixture
-def mailbox(settings):
-    box = Mailbox().start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", box.port
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    settings.EMAIL_TIMEOUT = 5
-    settings.SITE_URL = "https://switchboard.example.org"
-    yield box
-    box.stop()
-
-
-@pytest.fixture
-def webhook():
-    hook = Webhook().start()
-    yield hook
-    hook.stop()
-
-
-@pytest.fixture
-def sends_run_at_once():
-    """Each notification's task runs in this process as it is queued (Celery's eager mode), so the
-    test sees what a worker would send; tests/alerts/test_in_a_real_worker.py sends through a real one."""
-    before = current_app.conf.task_always_eager
-    current_app.conf.task_always_eager = True
-    yield
-    current_app.conf.task_always_eager = before
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import pytest
 from alerts import escalation, sending
 from alerts.models import Alert, Notification, Rota, RotaMember, RotaOverride
 from alerts.tasks import tick
+from core import delivery
 from incidents import policy
 from incidents.models import Incident, MaintenanceWindow, TimelineEntry
 
@@ -110,14 +111,14 @@ def test_the_most_specific_override_wins(core_rota, ana, bo, cy):
 def test_a_chat_service_error_never_puts_its_secret_topic_on_the_timeline(xen1, outage_policy, ana, webhook, mailbox):
     webhook.status = 403
 
-    assert sending._reason("Failed to send ntfy notification to topic 's3cret-topic-abc': forbidden, error=403.") == (
+    assert delivery._reason("Failed to send ntfy notification to topic 's3cret-topic-abc': forbidden, error=403.") == (
         "the service answered HTTP 403"
     )
-    assert "s3cret" not in sending._reason("Failed to send to topic 's3cret-503-topic': the server went away")
+    assert "s3cret" not in delivery._reason("Failed to send to topic 's3cret-503-topic': the server went away")
 
 
 def test_the_alert_url_cannot_stretch_its_own_timeouts():
-    url = sending._with_timeouts("json://hooks.example.org/alerts?rto=600&cto=600&format=text")
+    url = delivery._with_timeouts("json://hooks.example.org/alerts?rto=600&cto=600&format=text")
 
     assert url == "json://hooks.example.org/alerts?format=text&cto=5&rto=10"
 

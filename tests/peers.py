@@ -1,5 +1,6 @@
-"""Real peers for the alert tests, on 127.0.0.1: an SMTP server (aiosmtpd) and an HTTP server that
-takes apprise's webhook posts (json://) the way a ntfy or chat bridge would."""
+"""Real peers for the tests that send messages (alerts, owner notices), on 127.0.0.1: an SMTP server
+(aiosmtpd) and an HTTP server that takes apprise's webhook posts (json://) the way a ntfy or chat
+bridge would. Their fixtures are in tests/conftest.py."""
 
 import email
 import json

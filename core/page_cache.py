@@ -35,7 +35,7 @@ from functools import wraps
 
 from django.conf import settings
 from django.contrib.messages import get_messages
-from django.core.cache import cache
+from django.core.cache import caches
 from django.db import transaction
 from django.http import HttpResponse
 from django.middleware.csrf import get_token
@@ -61,6 +61,12 @@ class CacheUnavailable(Exception):
     pass
 
 
+def _store():
+    """The "pages" cache: plain Redis that raises when down (never a per-process stand-in, see
+    core.cache_backends), or the default cache where no such alias is configured."""
+    return caches["pages" if "pages" in settings.CACHES else "default"]
+
+
 def _cache_call(method, *args):
     global _cache_down_until
     if time.monotonic() < _cache_down_until:
@@ -81,7 +87,7 @@ def data_changed():
     generation = secrets.token_hex(8)
     # If the cache is down, pages stored before the outage age out within PAGE_CACHE_SECONDS.
     with suppress(CacheUnavailable):
-        _cache_call(cache.set, GENERATION_KEY, generation, None)
+        _cache_call(_store().set, GENERATION_KEY, generation, None)
     return generation
 
 
@@ -138,7 +144,7 @@ def _stored_page(key):
 
     One round trip: the generation and the page are fetched together.
     """
-    found = _cache_call(cache.get_many, [GENERATION_KEY, key])
+    found = _cache_call(_store().get_many, [GENERATION_KEY, key])
     generation = found.get(GENERATION_KEY) or data_changed()
     stored = found.get(key)
     if stored is not None and stored[0] == generation:
@@ -188,7 +194,7 @@ def cached_for_viewer(view):
         content = response.content.decode(response.charset)
         if _storable(response):
             with suppress(CacheUnavailable):
-                _cache_call(cache.set, key, (generation, placeholder, content, dict(response.headers)), seconds)
+                _cache_call(_store().set, key, (generation, placeholder, content, dict(response.headers)), seconds)
         response.content = content.replace(placeholder, get_token(request))
         return response
 
@@ -218,13 +224,13 @@ def cached_public(key, seconds, render):
     """
     key = PUBLIC_PREFIX + key
     try:
-        value = _cache_call(cache.get, key)
+        value = _cache_call(_store().get, key)
     except CacheUnavailable:
         return _local_copy(key, seconds, render)
     if value is None:
         value = render()
         with suppress(CacheUnavailable):
-            _cache_call(cache.set, key, value, seconds)
+            _cache_call(_store().set, key, value, seconds)
     return value
 
 

@@ -170,7 +170,11 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: Celery broker and cache when set; embedded stand-ins otherwise ----
+# REDIS_URL serves both; CACHE_URL and BROKER_URL, when set, give each its own Redis (or database
+# number), so that a broker flooded with tasks or restarted never takes the cache with it.
 REDIS_URL = os.environ.get("REDIS_URL", "")
+CACHE_URL = os.environ.get("CACHE_URL", "") or REDIS_URL
+BROKER_URL = os.environ.get("BROKER_URL", "") or REDIS_URL
 REDIS_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": 3600,
     # Without these a Redis that accepts connections but never answers (hung, or behind a dead
@@ -178,18 +182,27 @@ REDIS_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 2,
     "socket_timeout": 3,
 }
-if REDIS_URL:
+# A Redis that accepts connections but never answers must not hang every page.
+_REDIS_CACHE_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 2}
+if CACHE_URL:
     CACHES = {
+        # Logins, second factors and throttles keep working in each process's memory while Redis is down.
         "default": {
+            "BACKEND": "core.cache_backends.FallbackRedisCache",
+            "LOCATION": CACHE_URL,
+            "OPTIONS": _REDIS_CACHE_OPTIONS,
+        },
+        # Stored pages: shared or not at all (core.page_cache renders afresh while it is down).
+        "pages": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
-            # A Redis that accepts connections but never answers must not hang every page.
-            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
-        }
+            "LOCATION": CACHE_URL,
+            "OPTIONS": _REDIS_CACHE_OPTIONS,
+        },
     }
-    CELERY_BROKER_URL = REDIS_URL
+if BROKER_URL:
+    CELERY_BROKER_URL = BROKER_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = REDIS_BROKER_TRANSPORT_OPTIONS
-else:
+if not CACHE_URL:
     # A file cache is shared by the web process and the worker, unlike locmem.
     CACHES = {
         "default": {
@@ -197,6 +210,7 @@ else:
             "LOCATION": str(VAR_DIR / "cache"),
         }
     }
+if not BROKER_URL:
     _queue = VAR_DIR / "celery" / "queue"
     _processed = VAR_DIR / "celery" / "processed"
     _control = VAR_DIR / "celery" / "control"

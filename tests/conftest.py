@@ -39,9 +39,12 @@ def _plain_http_settings(settings):
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": uuid.uuid4().hex}
     }
     # And no process-local copies of public pages (kept while the cache is down) from an earlier test.
-    from core import page_cache
+    # Nor the memory of an outage an earlier test made (a dead Redis is left alone for a while).
+    from core import cache_backends, page_cache
 
     page_cache._local_copies.clear()
+    page_cache._cache_down_until = 0.0
+    cache_backends._down_until.clear()
     # Hashing real passwords costs about a second per user; tests log many in.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.STORAGES = {

@@ -27,11 +27,13 @@ a few seconds whatever changes, by `cached_public`, which fails open the same wa
 
 import hashlib
 import logging
+import os
 import re
 import secrets
 import time
 from contextlib import suppress
 from functools import wraps
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.messages import get_messages
@@ -124,15 +126,37 @@ def csrf_placeholder(request):
     return {"csrf_token": placeholder} if placeholder else {}
 
 
+def _code_version():
+    """What identifies the code that renders pages: SWITCHBOARD_VERSION, else the sizes and times of its
+    Python files and templates. Every process of one deploy agrees on it; a deploy changes it, so no
+    page rendered by the old code is served by the new."""
+    if os.environ.get("SWITCHBOARD_VERSION"):
+        return os.environ["SWITCHBOARD_VERSION"]
+    root = Path(settings.BASE_DIR)
+    digest = hashlib.sha256()
+    # The apps (folders with an apps.py or __init__.py) and the templates; not the virtualenv or var/.
+    folders = [f for f in sorted(root.iterdir()) if (f / "__init__.py").exists() and f.name not in ("tests", "bench")]
+    files = [p for folder in folders for p in sorted(folder.rglob("*.py"))] + sorted(root.glob("templates/**/*.html"))
+    for path in files:
+        stat = path.stat()
+        digest.update(f"{path.relative_to(root)}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+CODE_VERSION = _code_version()
+
+
 def _page_key(request):
     user = request.user
     viewer = [
+        CODE_VERSION,
         str(user.pk),
         timezone.get_current_timezone_name(),
         "mfa" if session_used_mfa(request) else "",
         "htmx" if request.htmx else "",
         "boosted" if request.htmx and request.htmx.boosted else "",
         "target=" + (request.htmx.target or "") if request.htmx else "",
+        "history" if request.htmx and request.htmx.history_restore_request else "",
     ]
     minute = str(int(time.time() // 60))
     digest = hashlib.sha256("\n".join([minute, *viewer, request.get_full_path()]).encode())

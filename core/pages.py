@@ -20,7 +20,8 @@ def paginate(request, queryset, per_page=None):
 
 def render_page(request, template_name, context, partial=None):
     """The whole page, or only its `partial` template when htmx asks (and is not boosting a link)."""
-    if partial and request.htmx and not request.htmx.boosted:
+    # A history restore (the back button, when htmx kept no copy) wants the whole page, not the part.
+    if partial and request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request:
         return render(request, partial, context)
     return render(request, template_name, context)
 

@@ -200,3 +200,20 @@ def test_a_live_search_result_and_the_whole_page_are_kept_apart(member_client, s
 
     assert "<html" not in part and "<html" in whole and part_again == part
     assert scene.wiki.name in part
+
+
+def test_the_back_button_after_live_search_gets_the_whole_page(member_client, scene):
+    """htmx restoring history it did not keep asks for the URL with HX-History-Restore-Request: a whole page."""
+    search = f"/search/?q={WIKI_IPV4}"
+    part = member_client.get(search, HTTP_HX_REQUEST="true").content.decode()  # the live result, stored
+    restored = member_client.get(search, HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true")
+
+    assert "<html" not in part
+    assert "<html" in restored.content.decode()
+
+
+def test_a_deploy_makes_every_stored_page_stale(member_client, scene, monkeypatch):
+    machine_page(member_client, scene)
+    monkeypatch.setattr(page_cache, "CODE_VERSION", "the next release")
+
+    assert machine_page(member_client, scene)[1] > QUERIES_FOR_A_STORED_PAGE

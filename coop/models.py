@@ -194,6 +194,9 @@ class ContactMethod(KeepsSecrets, models.Model):
                 validate_contact_value(self.kind, self.value)
             except ValidationError as error:
                 errors["value"] = error.messages
+        # A few minutes' leeway for a clock that runs a little ahead of the server's.
+        if self.verified_at and self.verified_at > timezone.now() + timedelta(minutes=5):
+            errors["verified_at"] = "A confirmation date cannot be in the future: check the year."
         if self._meta.get_field("alert_url").is_readable(self) and self.alert_url:
             try:
                 validate_alert_url(self.alert_url)

@@ -322,6 +322,10 @@ PAGE_CACHE_UNWATCHED_TABLES = (
     "django_celery_beat_",
     "monitors_monitorstatus",
     "monitors_checkerclock",  # when checks last ran: ticked by every batch (monitors.models.CheckerClock)
+    # A heartbeat ping that changes nothing (a WAL job pinging every minute) writes only its own row; one
+    # that changes the target's state updates backups_backuptarget, which is watched. A page listing the
+    # latest pings is at most a minute behind (the page key's minute).
+    "backups_heartbeatping",
 )
 # Uptime checks: how many monitors one task checks at once, how many probes run concurrently in
 # it, and the most monitors one dispatch hands out.

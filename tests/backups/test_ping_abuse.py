@@ -89,3 +89,18 @@ def test_with_the_cache_down_pings_still_count(client, heartbeat, settings):
     settings.PING_TARGET_LIMIT_PER_MINUTE = 1
     assert [client.get(_url(heartbeat)).status_code for _ in range(3)] == [200, 200, 200]
     assert heartbeat.pings.count() == 3
+
+
+def test_pings_that_change_nothing_leave_stored_pages_stored(client, heartbeat):
+    from django.core.cache import cache
+
+    from core.page_cache import GENERATION_KEY, data_changed
+
+    client.get(_url(heartbeat))  # the first: the target becomes ok, a change pages must show
+    data_changed()
+    before = cache.get(GENERATION_KEY)
+    for _ in range(5):
+        assert client.get(_url(heartbeat)).status_code == 200
+    assert cache.get(GENERATION_KEY) == before  # the crowd reloading pages in an outage keeps its copies
+    client.get(_url(heartbeat, "/fail"))
+    assert cache.get(GENERATION_KEY) != before  # a failure changes the target: every page shows it

@@ -14,22 +14,27 @@ from hosts.models import Guest, Machine
 
 from .models import UPDATE_MAX_LENGTH, Incident
 
-# What must not go to the public by accident: an address, a phone number, an IP. (Hostnames are
-# checked against the inventory in PublicTextCheck.)
+# What must not go to the public by accident: an address, a phone number, an IP. (Hostnames and
+# people's names are checked against the inventory and the directory in names_private_things.)
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 _PHONE = re.compile(r"\+?\(?\d[\d ().-]{6,18}\d")
 _IPV4 = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b")
-_IPV6 = re.compile(r"\b[0-9a-f]{1,4}(?::[0-9a-f]{0,4}){2,7}\b", re.IGNORECASE)
+_IPV6 = re.compile(r"(?<![\w:])(?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{0,4}(?:/\d{1,3})?(?![\w:])", re.IGNORECASE)
 _DATE_OR_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}|^\d{1,2}[.:]\d{2}")
+# Words as a hostname is written in a URL, a path, "host:22" or "xen1's".
+_WORD = re.compile(r"[^\w.-]+")
 
 
 def names_private_things(text):
-    """What in `text` looks private: email addresses, phone numbers, IP addresses and machine or guest names."""
+    """What in `text` looks private: email addresses, phone numbers, IP addresses, machine or guest names
+    (however they are written: in a URL, with a port, "xen1's") and the names of people in the directory."""
     found = _EMAIL.findall(text) + _IPV4.findall(text)
-    found += [m for m in _IPV6.findall(text) if m.count(":") >= 2]
+    found += [m for m in _IPV6.findall(text) if m.count(":") >= 2 and any(c.isalnum() for c in m)]
     found += [m.strip() for m in _PHONE.findall(text) if not _DATE_OR_TIME.match(m.strip()) and m not in found]
-    words = {w.lower().strip(".,;:()!?'\"") for w in text.split()}
+    words = {w.lower().strip(".-") for w in _WORD.split(text)} - {""}
     found += [name for word, name in _inventory_names().items() if word in words]
+    lowered = text.lower()
+    found += [name for name in _people_names() if name.lower() in lowered]
     return list(dict.fromkeys(found))
 
 
@@ -44,7 +49,48 @@ def _inventory_names():
     return names
 
 
-class UpdateForm(forms.Form):
+def _people_names():
+    """The directory's people with a name of two words or more (one word, "Ana", is too common a word)."""
+    return [name for name in Person.objects.values_list("name", flat=True) if len(name.split()) >= 2]
+
+
+class PublicWordsForm(forms.Form):
+    """A form some of whose words the public will read: they are checked for private things first.
+
+    `public_fields` name them; `goes_public()` says whether they will be shown this time. When
+    something is found the form comes back asking, once, to confirm with names_are_public.
+    """
+
+    public_fields = ()
+    names_are_public = forms.BooleanField(
+        label="Yes, publish the names and addresses in it", required=False, widget=forms.HiddenInput
+    )
+
+    def __init__(self, *args, incident, **kwargs):
+        self.incident = incident
+        super().__init__(*args, **kwargs)
+
+    def goes_public(self):
+        return self.incident.is_public
+
+    def clean(self):
+        data = super().clean()
+        if not self.goes_public() or data.get("names_are_public"):
+            return data
+        for name in self.public_fields:
+            private = names_private_things(data.get(name) or "")
+            if private:
+                self.fields["names_are_public"].widget = forms.CheckboxInput()
+                self.add_error(
+                    name,
+                    "The public will read this, and it names " + ", ".join(private[:5]) + ". "
+                    "Reword it, or tick “Yes, publish the names and addresses in it”.",
+                )
+        return data
+
+
+class UpdateForm(PublicWordsForm):
+    public_fields = ("body",)
     body = forms.CharField(
         label="Update",
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": "What do you know? What are you doing next?"}),
@@ -58,13 +104,10 @@ class UpdateForm(forms.Form):
     public = forms.BooleanField(
         label="Public: the status page shows these words", required=False, help_text="Leave unticked for members only."
     )
-    names_are_public = forms.BooleanField(
-        label="Yes, publish the names and addresses in it", required=False, widget=forms.HiddenInput
-    )
+    field_order = ["body", "public", "names_are_public"]
 
-    def __init__(self, *args, incident, **kwargs):
-        self.incident = incident
-        super().__init__(*args, **kwargs)
+    def goes_public(self):
+        return bool(self.cleaned_data.get("public"))
 
     def clean(self):
         data = super().clean()
@@ -72,21 +115,19 @@ class UpdateForm(forms.Form):
             raise forms.ValidationError(
                 "The incident is not on the status page yet: give it a public title first (below), then post."
             )
-        if data.get("public") and data.get("body") and not data.get("names_are_public"):
-            private = names_private_things(data["body"])
-            if private:
-                # Asked once: the form comes back with the box to confirm.
-                self.fields["names_are_public"].widget = forms.CheckboxInput()
-                raise forms.ValidationError(
-                    "This public update names " + ", ".join(private[:5]) + ": the public will read it. "
-                    "Reword it, or tick “Yes, publish the names and addresses in it”."
-                )
         return data
 
 
-class StatusForm(forms.Form):
+class StatusForm(PublicWordsForm):
+    public_fields = ("note",)
     status = forms.ChoiceField(choices=Incident.Status.choices, label="Status")
     note = forms.CharField(label="Why (optional)", required=False, max_length=500)
+    field_order = ["status", "note", "names_are_public"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.incident.is_public:
+            self.fields["note"].label = "Why (optional; shown on the status page)"
 
 
 class SeverityForm(forms.Form):
@@ -94,6 +135,10 @@ class SeverityForm(forms.Form):
 
 
 class PublishForm(forms.Form):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "public_%s")
+        super().__init__(*args, **kwargs)
+
     title = forms.CharField(
         label="Title for the public",
         max_length=200,
@@ -102,7 +147,7 @@ class PublishForm(forms.Form):
     )
 
     def clean_title(self):
-        title = self.cleaned_data["title"].strip()
+        title = " ".join(self.cleaned_data["title"].split())  # one line: it is an email subject too
         private = names_private_things(title)
         if private:
             raise forms.ValidationError(f"The public title names {', '.join(private[:5])}: write it for the public.")
@@ -130,6 +175,10 @@ class AffectedForm(forms.Form):
 
 
 class ActionItemForm(forms.Form):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "item_%s")  # the page has other "title" boxes: labels must find their own
+        super().__init__(*args, **kwargs)
+
     title = forms.CharField(label="Still to do", max_length=300, error_messages={"required": "Say what is to be done."})
     # Volunteers and people who log in: not every contact of every member project.
     owner = forms.ModelChoiceField(
@@ -141,23 +190,30 @@ class ActionItemForm(forms.Form):
     due_on = forms.DateField(label="Due", required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
 
-class ResolveForm(forms.Form):
+class ResolveForm(PublicWordsForm):
+    public_fields = ("summary",)
     summary = forms.CharField(
         label="Summary: what happened",
         required=False,
         max_length=UPDATE_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Shown on the public page when the incident is public.",
+        help_text="Shown on the public page and in the owners' emails when the incident is public.",
     )
 
 
-class PostmortemForm(forms.Form):
+class PostmortemForm(PublicWordsForm):
+    public_fields = ("postmortem",)
     postmortem = forms.CharField(
-        label="Postmortem (Markdown)",
+        label="Postmortem (Markdown), for the public",
         max_length=50_000,
         widget=forms.Textarea(attrs={"rows": 12}),
         error_messages={"required": "Write the postmortem before publishing it."},
+        help_text="Started from what the public already read. The Markdown export above is for members: "
+        "it names people, hosts and private notes.",
     )
+
+    def goes_public(self):
+        return True
 
 
 class OpenIncidentForm(forms.Form):

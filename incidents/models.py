@@ -1,6 +1,6 @@
 """Incidents: what broke, who it hit, what was done, in order, and what is left to do."""
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -232,12 +232,22 @@ class Incident(models.Model):
             at=at or timezone.now(),
         )
 
+    def _lock(self):
+        """Lock the row until the transaction ends and take its current state: two people may press at once."""
+        fresh = Incident.objects.select_for_update().get(pk=self.pk)
+        for name in ("status", "resolved_at", "summary", "is_public", "title", "title_by_switchboard", "public_slug"):
+            setattr(self, name, getattr(fresh, name))
+
     @transaction.atomic
     def resolve(self, *, by=None, note="", at=None, summary=None):
         """Mark the incident resolved now and record that on its timeline (its alert stops once committed).
 
-        `summary`, when given, becomes the incident's summary (what the public reads).
+        `summary`, when given, becomes the incident's summary (what the public reads). Returns the
+        timeline entry, or None when it was resolved already (by a second press, or another worker).
         """
+        self._lock()
+        if self.status == self.Status.RESOLVED:
+            return None
         when = max(at or timezone.now(), self.started_at)
         self.status = self.Status.RESOLVED
         self.resolved_at = when
@@ -246,8 +256,9 @@ class Incident(models.Model):
             self.summary = summary.strip()
             fields.append("summary")
         self.save(update_fields=fields)
-        self.note(note or "Resolved.", by=by, kind=TimelineEntry.Kind.STATUS, is_public=self.is_public, at=when)
+        entry = self.note(note or "Resolved.", by=by, kind=TimelineEntry.Kind.STATUS, is_public=self.is_public, at=when)
         transaction.on_commit(lambda: incident_resolved.send(sender=Incident, incident=self), robust=True)
+        return entry
 
     # --- What people do on the incident page. Each change writes its timeline entry here. ---
     # What goes public never names a person: the author is on the entry, shown to members only.
@@ -272,21 +283,34 @@ class Incident(models.Model):
 
     @transaction.atomic
     def change_status(self, status, *, by, note=""):
-        """Investigating → identified → monitoring → resolved; from resolved back to any other is a reopening."""
+        """Investigating → identified → monitoring → resolved; from resolved back to any other is a reopening.
+
+        Returns the timeline entry, or None when it already had that status.
+        """
         status = self.Status(status)
+        self._lock()
         if status == self.status:
             return None
         if status == self.Status.RESOLVED:
-            self.resolve(by=by, note=note or "Resolved.")
-            return self.timeline.latest("at", "pk")
+            return self.resolve(by=by, note=note or "Resolved.")
         was_resolved = self.status == self.Status.RESOLVED
+        if was_resolved and self.cause_key:
+            newer = Incident.objects.filter(cause=self.cause, cause_key=self.cause_key).exclude(pk=self.pk)
+            newer = newer.exclude(status=self.Status.RESOLVED).first()
+            if newer is not None:
+                raise ValidationError(
+                    {
+                        "status": f"Switchboard opened a newer incident for the same thing since: “{newer.title}” "
+                        f"(#{newer.pk}). Post there instead of reopening this one."
+                    }
+                )
         before = self.get_status_display()
         self.status, self.resolved_at = status, None
         self.save(update_fields=["status", "resolved_at"])
         body = f"Reopened: {status.label.lower()}." if was_resolved else f"Status: {before} → {status.label}."
-        return self.note(
-            f"{body} {note.strip()}".strip(), by=by, kind=TimelineEntry.Kind.STATUS, is_public=self.is_public
-        )
+        # The public page shows the status itself; a change goes on its timeline when it says why, or reopens.
+        public = self.is_public and (bool(note.strip()) or was_resolved)
+        return self.note(f"{body} {note.strip()}".strip(), by=by, kind=TimelineEntry.Kind.STATUS, is_public=public)
 
     def change_severity(self, severity, *, by):
         severity = self.Severity(severity)
@@ -308,8 +332,10 @@ class Incident(models.Model):
     @transaction.atomic
     def add_affected(self, *, by, machines=(), guests=()):
         """More machines or guests are part of it; returns the ones that were not listed already."""
-        new_machines = [m for m in machines if not self.machines.filter(pk=m.pk).exists()]
-        new_guests = [g for g in guests if not self.guests.filter(pk=g.pk).exists()]
+        listed_machines = set(Incident.machines.through.objects.filter(incident=self).values_list("machine", flat=True))
+        listed_guests = set(Incident.guests.through.objects.filter(incident=self).values_list("guest", flat=True))
+        new_machines = [m for m in machines if m.pk not in listed_machines]
+        new_guests = [g for g in guests if g.pk not in listed_guests]
         if not new_machines and not new_guests:
             return []
         self.machines.add(*new_machines)
@@ -320,8 +346,9 @@ class Incident(models.Model):
 
     def publish(self, *, by, title=None):
         """Put the incident on the public status page, under `title` if given (a person's title)."""
+        was = self.title
         if title is not None:
-            title = title.strip()
+            title = " ".join(title.split())  # one line: it is an email subject too
             if not title:
                 raise ValidationError({"title": "Give the incident a title for the public."})
             self.title, self.title_by_switchboard = title[:200], False
@@ -336,7 +363,10 @@ class Incident(models.Model):
         if not self.public_slug:
             self.public_slug = self.free_public_slug()
         self.save(update_fields=["title", "title_by_switchboard", "is_public", "public_slug"])
-        return self.note(f"On the public status page as “{self.title}”.", by=by, kind=TimelineEntry.Kind.STATUS)
+        retitled = f" Its title was “{was}”." if was != self.title else ""
+        return self.note(
+            f"On the public status page as “{self.title}”.{retitled}", by=by, kind=TimelineEntry.Kind.STATUS
+        )
 
     def unpublish(self, *, by):
         if not self.is_public:
@@ -349,7 +379,8 @@ class Incident(models.Model):
         """The date and the public title, e.g. 2026-12-02-mail-is-down; a number added if that is taken."""
         from django.utils.text import slugify
 
-        base = f"{timezone.localdate(self.started_at):%Y-%m-%d}-{slugify(self.title)[:60]}".strip("-")
+        # The date in UTC: the same whoever publishes it, and the date the public page's times start from.
+        base = f"{self.started_at.astimezone(UTC):%Y-%m-%d}-{slugify(self.title)[:60]}".strip("-")
         slug, n = base, 1
         while Incident.objects.filter(public_slug=slug).exclude(pk=self.pk).exists():
             n += 1
@@ -363,8 +394,11 @@ class Incident(models.Model):
         return reverse("public_incident", args=[self.public_slug])
 
     def add_action_item(self, title, *, by, owner=None, due_on=None):
+        """Something still to do; a second tap on "Add" with the same words adds nothing."""
         item = ActionItem(incident=self, title=(title or "").strip(), owner=owner, due_on=due_on)
         item.full_clean()
+        if self.action_items.filter(title__iexact=item.title, done_at__isnull=True).exists():
+            raise ValidationError({"title": "That is already on the list of what is still to do."})
         item.save()
         self.note(f"Still to do: {item.describe()}.", by=by, kind=TimelineEntry.Kind.ACTION_ITEM)
         return item

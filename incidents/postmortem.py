@@ -75,3 +75,14 @@ def postmortem_markdown(incident):
         lines.append("_None recorded._")
     lines.append("")
     return "\n".join(lines)
+
+
+def public_draft(incident):
+    """A start for the public postmortem: only what the public already read (summary, public updates)."""
+    lines = ["## What happened", "", incident.summary or "_Write what happened, for the public._", ""]
+    lines += [f"Down for about {_duration(incident)}.", "", "## How it unfolded", ""]
+    public = incident.timeline.filter(is_public=True, author__isnull=False).order_by("at", "pk")
+    for entry in public:
+        lines.append(f"- {timezone.localtime(entry.at):%H:%M}: {entry.body.replace(chr(10), ' ')}")
+    lines += ["", "## What we change", "", "- "]
+    return "\n".join(lines)

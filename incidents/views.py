@@ -8,6 +8,8 @@ entry) and goes back to the incident page; bad input comes back on the page with
 and what was typed, and changes nothing.
 """
 
+from datetime import UTC
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -15,7 +17,6 @@ from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from coop.models import Site
@@ -26,7 +27,7 @@ from hosts.models import Guest, Machine, Monitor
 
 from . import forms, policy
 from .models import ActionItem, Incident
-from .postmortem import postmortem_markdown
+from .postmortem import postmortem_markdown, public_draft
 
 DETAIL_ROWS = 50
 TIMELINE_PAGE = 100
@@ -130,16 +131,30 @@ def _detail_context(request, incident, **bound_forms):
         "action_items": incident.action_items.select_related("owner"),
         "can_act": operator,
         "update_form": forms.UpdateForm(incident=incident),
-        "status_form": forms.StatusForm(initial={"status": incident.status}),
+        "status_form": forms.StatusForm(incident=incident, initial={"status": incident.status}),
         "severity_form": forms.SeverityForm(initial={"severity": incident.severity}),
-        "publish_form": forms.PublishForm(initial={"title": "" if incident.title_by_switchboard else incident.title}),
+        "publish_form": forms.PublishForm(initial={"title": _public_title(incident)}),
         "affected_form": forms.AffectedForm(),
         "action_form": forms.ActionItemForm(),
-        "resolve_form": forms.ResolveForm(initial={"summary": incident.summary}),
-        "postmortem_form": forms.PostmortemForm(initial={"postmortem": incident.postmortem}),
+        "resolve_form": forms.ResolveForm(incident=incident, initial={"summary": incident.summary}),
+        "postmortem_form": forms.PostmortemForm(incident=incident, initial={"postmortem": _postmortem_start(incident)}),
     }
     context.update(bound_forms)
     return context
+
+
+def _postmortem_start(incident):
+    """What the postmortem box starts with: the published one, else (once resolved) what the public already read."""
+    if incident.postmortem or incident.is_open:
+        return incident.postmortem
+    return public_draft(incident)
+
+
+def _public_title(incident):
+    """The public title the box offers: the incident's own, unless Switchboard wrote it or it names private things."""
+    if incident.title_by_switchboard or forms.names_private_things(incident.title):
+        return ""
+    return incident.title
 
 
 def _timeline(incident, show):
@@ -170,7 +185,7 @@ def incident_timeline_new(request: HttpRequest, pk):
     if show not in TIMELINE_FILTERS:
         show = "all"
     after = request.GET.get("after", "")
-    after = int(after) if after.isdigit() else 0
+    after = int(after) if after.isascii() and after.isdigit() else 0
     entries = list(_timeline(incident, show).filter(pk__gt=after)[:TIMELINE_PAGE])
     last = entries[-1].pk if entries else after
     poll = f"{reverse('incident_timeline_new', args=[incident.pk])}?after={last}&show={show}"
@@ -187,7 +202,7 @@ def incident_postmortem_markdown(request: HttpRequest, pk):
     """The whole incident as one Markdown file, for the postmortem (for members: it names owners and hosts)."""
     incident = _get_incident(pk)
     response = HttpResponse(postmortem_markdown(incident), content_type="text/markdown; charset=utf-8")
-    filename = f"incident-{incident.pk}-{timezone.localdate(incident.started_at):%Y-%m-%d}.md"
+    filename = f"incident-{incident.pk}-{incident.started_at.astimezone(UTC):%Y-%m-%d}.md"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 
@@ -293,11 +308,20 @@ def incident_update(request: HttpRequest, pk):
 @operator_required
 def incident_status(request: HttpRequest, pk):
     incident = _get_incident(pk)
-    form = forms.StatusForm(request.POST)
+    form = forms.StatusForm(request.POST, incident=incident)
     if not form.is_valid():
         return _again(request, incident, status_form=form)
     was_open = incident.is_open
-    entry = incident.change_status(form.cleaned_data["status"], by=request.user, note=form.cleaned_data["note"])
+    data = form.cleaned_data
+    entry, failed = _apply(
+        request,
+        incident,
+        lambda: incident.change_status(data["status"], by=request.user, note=data["note"]),
+        "status_form",
+        form,
+    )
+    if failed:
+        return failed
     if entry is None:
         messages.info(request, f"It was already “{incident.get_status_display()}”.")
     elif not was_open:
@@ -414,16 +438,15 @@ def action_item_done(request: HttpRequest, pk, item_pk):
 def incident_resolve(request: HttpRequest, pk):
     """An operator says it is fixed: the incident is resolved (with a summary) and its alert stops."""
     incident = _get_incident(pk)
-    form = forms.ResolveForm(request.POST)
+    form = forms.ResolveForm(request.POST, incident=incident)
     if not form.is_valid():
         return _again(request, incident, resolve_form=form)
-    if not incident.is_open:
-        messages.info(request, "This incident was already resolved.")
-        return _back(incident)
     summary = form.cleaned_data["summary"]
     # The public reads this entry when the incident is public: the operator's name is its author, not its text.
-    incident.resolve(by=request.user, note="Resolved.", summary=summary if summary else None)
-    messages.success(request, "Resolved. Everyone who was alerted hears it is over.")
+    if incident.resolve(by=request.user, note="Resolved.", summary=summary if summary else None) is None:
+        messages.info(request, "This incident was already resolved.")
+        return _back(incident)
+    messages.success(request, "Resolved. Anyone alerted or told about it hears that it is over.")
     _warn_if_still_down(request, incident)
     return _back(incident)
 
@@ -432,7 +455,7 @@ def incident_resolve(request: HttpRequest, pk):
 @operator_required
 def incident_postmortem(request: HttpRequest, pk):
     incident = _get_incident(pk)
-    form = forms.PostmortemForm(request.POST)
+    form = forms.PostmortemForm(request.POST, incident=incident)
     if not form.is_valid():
         return _again(request, incident, postmortem_form=form)
     _, failed = _apply(

@@ -26,8 +26,9 @@ def compose(notice):
         raise Withdrawn("the incident is no longer on the status page")
     zone = notice.person.timezone if notice.person else timezone.get_default_timezone()
     theirs = "".join(f"- {name}\n" for name in affected_names(incident, notice.organization))
+    title = " ".join(incident.title.split())  # a subject is one line, whatever was pasted into the title
     if notice.purpose == OwnerNotice.Purpose.RESOLVED:
-        subject = f"Resolved: {incident.title}"
+        subject = f"Resolved: {title}"
         summary = f"{incident.summary}\n\n" if incident.summary else ""
         body = (
             f"{incident.title}: resolved at {_clock(incident.resolved_at or notice.entry.at, zone)}.\n\n"
@@ -35,8 +36,9 @@ def compose(notice):
             f"Yours that it affected:\n{theirs}\n"
             f"The whole story, on the public page:\n{link}\n"
         )
+        return subject, body + _why(notice)
     else:
-        subject = f"{incident.title}: {incident.get_status_display()}"
+        subject = f"{title}: {incident.get_status_display()}"
         summary = f"In short:\n{incident.summary}\n\n" if incident.summary else ""
         body = (
             f"{incident.title}\n"
@@ -49,6 +51,11 @@ def compose(notice):
     return subject, body + _footer(notice)
 
 
+def _why(notice):
+    owner = notice.organization.name
+    return f"\nYou get this because {owner} had machines, guests or services this incident affected.\n"
+
+
 def _footer(notice):
     owner = notice.organization
     why = f"\nYou get this because {owner.name} has machines, guests or services this incident affects.\n"
@@ -57,7 +64,7 @@ def _footer(notice):
     if OwnerSubscription.objects.filter(organization=owner, address=notice.address).exists():
         return why + f"Stop the automatic updates to this address:\n{unsubscribe_link(owner, notice.address)}\n"
     return why + (
-        f"Get every public update about {owner.name}'s machines and guests by email, as it is posted:\n"
+        f"Get every public update about the machines and guests of {owner.name} by email, as it is posted:\n"
         f"{subscribe_link(owner, notice.address)}\n"
     )
 

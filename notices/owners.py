@@ -80,6 +80,10 @@ def recipients(organization):
         for method in person.contact_methods.all():
             if not method.can_alert:
                 continue
+            if not method._meta.get_field("alert_url").is_readable(method):
+                # The encryption key changed since it was stored: it must be re-entered (the admin says so).
+                logger.warning("contact method %s: alert URL cannot be decrypted, not told", method.pk)
+                continue
             if method.alert_url:
                 channel = apprise_channel(method.alert_url)
                 key = f"{channel}:{salted_hmac('switchboard.notices.alert-url', method.alert_url).hexdigest()[:20]}"
@@ -179,8 +183,13 @@ def tell_resolution(incident, now=None):
     targets = {}
     for notice in told:
         method = notice.contact_method
-        if not notice.is_email and (method is None or not method.can_alert or not method.alert_url):
-            continue  # the alert channel was removed since: nowhere to send it
+        if not notice.is_email and (
+            method is None
+            or not method.can_alert
+            or not method._meta.get_field("alert_url").is_readable(method)
+            or not method.alert_url
+        ):
+            continue  # the alert channel was removed since (or cannot be decrypted): nowhere to send it
         recipient = Recipient(notice.address, notice.channel, notice.person, method)
         targets.setdefault((notice.organization_id, notice.address), (notice.organization, recipient))
     if not targets or incident.is_open:
@@ -209,25 +218,37 @@ def tell_resolution(incident, now=None):
 
 
 def _write(incident, purpose, entry, targets, now):
-    """The notices for (organisation, recipient) pairs that do not have this one yet; queued once committed."""
-    made = []
-    for organization, recipient in targets:
-        notice, created = OwnerNotice.objects.get_or_create(
-            incident=incident,
-            purpose=purpose,
-            entry=entry,
-            organization=organization,
-            address=recipient.address,
-            defaults={
-                "person": recipient.person,
-                "contact_method": recipient.contact_method,
-                "channel": recipient.channel,
-                "created_at": now,
-                "next_attempt_at": now,
-            },
-        )
-        if created:
-            made.append(notice)
+    """The notices for (organisation, recipient) pairs that do not have this one yet; queued once committed.
+
+    One INSERT for them all (the unique constraint skips those already written), then one read of
+    the ids this call made: a press for 500 owners is two queries, not a thousand.
+    """
+    before = set(
+        OwnerNotice.objects.filter(incident=incident, purpose=purpose, entry=entry).values_list("pk", flat=True)
+    )
+    OwnerNotice.objects.bulk_create(
+        [
+            OwnerNotice(
+                incident=incident,
+                purpose=purpose,
+                entry=entry,
+                organization=organization,
+                address=recipient.address,
+                person=recipient.person,
+                contact_method=recipient.contact_method,
+                channel=recipient.channel,
+                created_at=now,
+                next_attempt_at=now,
+            )
+            for organization, recipient in targets
+        ],
+        ignore_conflicts=True,
+    )
+    made = list(
+        OwnerNotice.objects.filter(incident=incident, purpose=purpose, entry=entry)
+        .exclude(pk__in=before)
+        .order_by("pk")
+    )
     if made:
         transaction.on_commit(lambda: queue_sends([n.pk for n in made]))
     return made

@@ -1,9 +1,9 @@
 """The pages that bring every app together, included from switchboard/urls.py: dashboard, search,
-the public status pages, machines, guests, sites, people and organisations."""
+the public status pages, machines, guests, sites, people and organisations, and /health/ and /metrics."""
 
 from django.urls import include, path
 
-from .views import directory, inventory, overview, public
+from .views import directory, inventory, ops, overview, public
 
 machine_urls = [
     path("", inventory.machine_list, name="machine_list"),
@@ -40,6 +40,12 @@ organization_urls = [
     path("<slug:slug>/", directory.organization_detail, name="organization_detail"),
 ]
 
+# For a load balancer, an outside monitor and Prometheus (front.views.ops): no login, never cached.
+ops_urls = [
+    path("health/", ops.health, name="health"),
+    path("metrics", ops.metrics, name="metrics"),  # Prometheus' default metrics_path
+]
+
 urlpatterns = [
     path("", overview.dashboard, name="dashboard"),
     path("search/", overview.search, name="search"),
@@ -49,4 +55,5 @@ urlpatterns = [
     path("sites/", include(site_urls)),
     path("people/", include(person_urls)),
     path("organizations/", include(organization_urls)),
+    *ops_urls,
 ]

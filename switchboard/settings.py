@@ -100,6 +100,7 @@ INSTALLED_APPS = [
     "django_celery_results",
     "django_htmx",
     "simple_history",
+    "csp",  # django-csp: the Content-Security-Policy header (CONTENT_SECURITY_POLICY at the end)
     # Switchboard's own apps, lowest layer first: each imports only the ones above it in this list.
     "core",
     "coop",
@@ -116,6 +117,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy (django-csp) and Permissions-Policy (core.middleware) on every response.
+    "csp.middleware.CSPMiddleware",
+    "core.middleware.permissions_policy",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -482,3 +486,34 @@ MFA_TOTP_ISSUER = "Switchboard"
 MFA_TOTP_TOLERANCE = 1
 # Days an invitation link works after it was (last) sent.
 INVITATION_VALID_DAYS = env_int("INVITATION_VALID_DAYS", 7)
+
+# --- Operating it: /health/, /metrics and the browser's security headers -----------------------
+# (front.views.ops, core.middleware; README "Operating it".) Kept together at the end of the file.
+# The Content-Security-Policy of every page: nothing inline, nothing from another origin. htmx is told
+# not to inject its indicator <style> (the htmx-config meta tag in base.html). The public badge sets
+# its own, stricter one (front.views.public.status_badge), which django-csp leaves alone.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],  # data: for the authenticator app's QR code
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    },
+}
+# Django's defaults, said here so that a reader sees every security header in one place.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# A load balancer or monitor often probes the app itself over plain HTTP (TLS ends in front of it):
+# a redirect to HTTPS would read as "unhealthy". Everything else still redirects.
+SECURE_REDIRECT_EXEMPT = [r"^health/$", r"^metrics$"]
+# /metrics answers only with "Authorization: Bearer <METRICS_TOKEN>"; unset, it is a 404.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "").strip()
+if METRICS_TOKEN and len(METRICS_TOKEN) < 20:
+    raise ImproperlyConfigured(
+        "METRICS_TOKEN must be at least 20 characters "
+        "(make one with: python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+    )

@@ -181,6 +181,11 @@ PAGES = {
     # its guests' names, one button, nothing personal.
     "owner_subscribe": Page(lambda s: f"/notices/subscribe/{_owner_token(s, 'subscribe')}/", PUBLIC),
     "owner_unsubscribe": Page(lambda s: f"/notices/unsubscribe/{_owner_token(s, 'unsubscribe')}/", PUBLIC),
+    # For a load balancer or an outside monitor, no login (tests/test_health.py). No worker runs in these
+    # tests, so no task has finished lately: it says so with a 503, the same for everyone.
+    "health": Page(lambda s: "/health/", dict.fromkeys(ROLES, 503)),
+    # Off unless METRICS_TOKEN is set (it is not here), whoever asks (tests/test_metrics.py).
+    "metrics": Page(lambda s: "/metrics", dict.fromkeys(ROLES, 404)),
     # The invitation link's own rules are in test_invitations.py; an unknown token is a 404 for everyone.
     "invitation": Page(lambda s: "/invitations/no-such-token/", dict.fromkeys(ROLES, 404)),
 }

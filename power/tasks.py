@@ -11,7 +11,8 @@ from datetime import timedelta
 
 from celery import Task, shared_task
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, transaction
+from django.db import OperationalError as DatabaseOperationalError
 from kombu.exceptions import OperationalError
 
 from hosts.models import Monitor
@@ -21,6 +22,9 @@ from .drivers import PowerError, TransportError, get_driver
 from .models import PowerAction, PowerState
 
 logger = logging.getLogger(__name__)
+# A task whose database went away comes back this many times (1, 2, 4, 8, then every 15 s: about 4 minutes);
+# after that the row waits for the sweep.
+DATABASE_RETRIES = 20
 
 
 class PowerTask(Task):
@@ -44,23 +48,39 @@ def run_power_action(self, action_pk):
     acks_late + reject_on_worker_lost: a killed worker's message is delivered again, and the
     row (not the message) decides what is left to do.
     """
+    try:
+        return _run_power_action(self, action_pk)
+    except (DatabaseOperationalError, InterfaceError) as exc:
+        # The database went away under the task. Failing would acknowledge the message and leave the row for the
+        # sweep, which waits five minutes for a queued action: come back soon instead, and the row decides.
+        if self.request.retries >= DATABASE_RETRIES:
+            raise
+        countdown = min(2 ** min(self.request.retries, 4), 15)
+        logger.warning(
+            "power action %s: database unavailable (%s), again in %s s", action_pk, type(exc).__name__, countdown
+        )
+        raise self.retry(countdown=countdown, max_retries=None) from None
+
+
+def _run_power_action(task, action_pk):
+    """run_power_action's work, for the task `task` (its request counts the retries)."""
     action = PowerAction.objects.select_related("outlet", "controller", "machine", "incident").filter(pk=action_pk)
     action = action.first()
     if action is None or action.is_finished:
         return {"action": action_pk, "state": action.state if action else "missing"}
     controller = action.controller
-    lease = Lease(controller, f"{self.request.hostname or 'local'}/{uuid.uuid4().hex[:12]}")
+    lease = Lease(controller, f"{task.request.hostname or 'local'}/{uuid.uuid4().hex[:12]}")
     if not _wait_for_lock(controller, lease.token, lease.ttl):
         # Another command to this controller is still running: come back shortly, without holding a worker.
         # Every retry of this task is a lock wait or a transport retry; the row counts the latter.
-        lock_waits = max(self.request.retries - action.transport_retries, 0)
+        lock_waits = max(task.request.retries - action.transport_retries, 0)
         if lock_waits >= settings.POWER_LOCK_RETRIES:
             action.fail(
                 f"{controller} was busy with other commands for too long; nothing was sent. Try again in a few minutes."
             )
             return {"action": action.pk, "state": PowerAction.State.FAILED}
         action.note_retry(transport=False)
-        raise self.retry(countdown=2, max_retries=None)
+        raise task.retry(countdown=2, max_retries=None)
     try:
         outcome = carry_out(action, lease)
     finally:
@@ -70,7 +90,7 @@ def run_power_action(self, action_pk):
         tries = action.transport_retries
         if tries < settings.POWER_TRANSPORT_RETRIES:
             action.note_retry(transport=True)
-            raise self.retry(countdown=min(2 ** (tries + 1), 30), max_retries=None)
+            raise task.retry(countdown=min(2 ** (tries + 1), 30), max_retries=None)
         action.fail(action.error or "The controller did not answer.")
     action.refresh_from_db()
     return {"action": action.pk, "state": action.state}
@@ -272,6 +292,9 @@ def _verify(action, driver, *, resumed, lost_answer="", lease=None):
             error = f"{lost_answer} {error}"
         if last_error:
             error += f" Last error: {last_error}"
+        if lost_answer or current == PowerState.UNKNOWN:
+            # Nobody knows what the command did: the operator must not take "failed" for "nothing happened".
+            error += " The command went out, so check the outlet before trying again: asking again switches it again."
         action.finish(succeeded=False, error=error, state_after=current)
     if action.state == PowerAction.State.SUCCEEDED and action.machine_id and action.machine.monitors.exists():
         check_machine_answers.apply_async((action.pk,), countdown=settings.POWER_BOOT_GRACE_SECONDS)

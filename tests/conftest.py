@@ -20,6 +20,9 @@ from kombu.utils.url import maybe_sanitize_url
 
 REQUIRE_SERVICES = os.environ.get("SWITCHBOARD_REQUIRE_SERVICES") == "1"
 
+# The fault suite's table of outcomes, printed at the end of every run (tests/faults/summary.py).
+pytest_plugins = ["tests.faults.summary"]
+
 
 def service_missing(why):
     """Skip on a developer laptop without the service; fail in CI, where it must be there."""

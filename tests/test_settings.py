@@ -79,6 +79,18 @@ def test_with_redis_and_postgres_configured_both_are_used(tmp_path):
     assert "postgresql" in seen["DATABASES"]
 
 
+def test_the_cache_and_the_broker_can_each_have_their_own_redis(tmp_path):
+    env = {
+        "REDIS_URL": "redis://127.0.0.1:6379/3",
+        "CACHE_URL": "redis://cache.example.org:6379/0",
+        "BROKER_URL": "redis://broker.example.org:6379/0",
+    }
+    seen = settings_seen(tmp_path, env, "CELERY_BROKER_URL", "CACHES")
+    assert seen["CELERY_BROKER_URL"] == "redis://broker.example.org:6379/0"
+    assert "cache.example.org" in seen["CACHES"] and "broker.example.org" not in seen["CACHES"]
+    assert "FallbackRedisCache" in seen["CACHES"]  # logins survive the cache's Redis going down
+
+
 def test_the_deploy_check_warns_when_keys_were_made_on_this_host(tmp_path):
     env = {k: v for k, v in PRODUCTION.items() if k not in ("SECRET_KEY", "FIELD_ENCRYPTION_KEY")}
     result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=env, tmp_path=tmp_path)

@@ -134,7 +134,7 @@ def notify(alert, people, purpose, round, step, now):
 def _write(alert, targets, purpose, round, step, now):
     """The notifications for (person, contact method) pairs not yet sent at this step; queued once committed."""
     made = []
-    for person, method in targets:
+    for person, method in _readable(alert, targets, now):
         notification, created = Notification.objects.get_or_create(
             alert=alert,
             purpose=purpose,
@@ -149,6 +149,23 @@ def _write(alert, targets, purpose, round, step, now):
         token = alert.token
         transaction.on_commit(lambda: queue_sends([n.pk for n in made], token))
     return made
+
+
+def _readable(alert, targets, now):
+    """The targets whose channel can be used: an alert URL the current key cannot decrypt (the key was lost or
+    changed) is skipped with a note on the timeline, and never stops the others being alerted."""
+    usable = []
+    for person, method in targets:
+        if method._meta.get_field("alert_url").is_readable(method):
+            usable.append((person, method))
+            continue
+        alert.incident.note(
+            f"Could not alert {person.name} by {method.get_kind_display()}: its alert URL cannot be decrypted "
+            "(Switchboard's encryption key is not the one it was stored with) — re-enter it in the admin.",
+            kind=TimelineEntry.Kind.ALERT_FAILED,
+            at=now,
+        )
+    return usable
 
 
 def channel_name(method):

@@ -146,7 +146,7 @@ def heartbeat_ping(request: HttpRequest, heartbeat_id, kind=HeartbeatPing.Kind.S
     for one target or from one client get 429 and are counted nowhere.
     """
     client = throttle.client_ip(request)
-    if not throttle.allow("ping-client", client, settings.PING_CLIENT_LIMIT_PER_MINUTE):
+    if not throttle.allow("ping-client", throttle.client_key(client), settings.PING_CLIENT_LIMIT_PER_MINUTE):
         return _too_many("from your address")
     target = get_object_or_404(BackupTarget, heartbeat_id=heartbeat_id, kind=BackupTarget.Kind.HEARTBEAT)
     if request.method == "HEAD":

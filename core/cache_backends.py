@@ -3,9 +3,11 @@
 What allauth keeps in the cache (login rate limits, used TOTP codes) and the throttles must not
 turn a Redis outage into "nobody can log in": the default cache is this one. While Redis fails,
 each call goes to a local memory cache instead, and Redis is left alone for RETRY_SECONDS (a dead
-Redis would otherwise cost every call its socket timeout). Rate limits and used codes are then
-per process for the length of the outage: a code used on one web worker could be replayed once
-on another, which is far better than locking every volunteer out.
+Redis would otherwise cost every call its socket timeout). Rate limits and used TOTP codes are then
+per process and forget what Redis held: for the length of the outage a code already used (observed
+together with the password) could be used once more on each web process within its 90 s window, and
+a code used during the outage once more after Redis is back. That is the price of not locking every
+volunteer out; the password is still needed, and every operator action is on the timeline.
 
 Stored pages (core.page_cache) use the plain "pages" alias instead: a per-process generation
 would let one process serve pages another process knows are stale.

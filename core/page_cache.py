@@ -30,6 +30,7 @@ import logging
 import os
 import re
 import secrets
+import threading
 import time
 from contextlib import suppress
 from functools import wraps
@@ -258,14 +259,18 @@ def cached_public(key, seconds, render):
     return value
 
 
+_local_lock = threading.Lock()
+
+
 def _local_copy(key, seconds, render):
     now = time.monotonic()
     found = _local_copies.get(key)
     if found is not None and found[0] > now:
         return found[1]
     value = render()
-    _local_copies.pop(key, None)
-    while len(_local_copies) >= LOCAL_COPIES:
-        _local_copies.pop(next(iter(_local_copies)))  # the oldest first
-    _local_copies[key] = (now + seconds, value)
+    with _local_lock:  # threaded servers (gthread, runserver) share the dict
+        _local_copies.pop(key, None)
+        while len(_local_copies) >= LOCAL_COPIES:
+            _local_copies.pop(next(iter(_local_copies)), None)  # the oldest first
+        _local_copies[key] = (now + seconds, value)
     return value

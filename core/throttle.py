@@ -20,10 +20,28 @@ def client_ip(request):
     count = settings.TRUSTED_PROXY_COUNT
     forwarded = [part.strip() for part in request.headers.get("x-forwarded-for", "").split(",") if part.strip()]
     candidate = forwarded[-count] if count > 0 and len(forwarded) >= count else request.META.get("REMOTE_ADDR", "")
+    return _address(candidate) or _address(request.META.get("REMOTE_ADDR", ""))
+
+
+def _address(text):
+    """The IP address in "203.0.113.9", "203.0.113.9:51234", "2001:db8::1" or "[2001:db8::1]:443"; None if none."""
+    text = text.strip()
+    if text.startswith("[") and "]" in text:
+        text = text[1 : text.index("]")]
+    elif text.count(":") == 1:
+        text = text.split(":", 1)[0]  # IPv4 with a port
     try:
-        return str(ipaddress.ip_address(candidate))
+        address = ipaddress.ip_address(text)
     except ValueError:
         return None
+    return str(address.ipv4_mapped or address) if address.version == 6 else str(address)
+
+
+def client_key(address):
+    """What a per-client limit counts: the address, or for IPv6 its /64 (one host may hold a whole /64)."""
+    if address and ":" in address:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return address or "unknown"
 
 
 def allow(scope, key, limit, *, per_seconds=60):

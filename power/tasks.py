@@ -174,6 +174,9 @@ def carry_out(action: PowerAction, lease=None):
     except PowerError as exc:
         action.fail(str(exc))
         return "done"
+    except (DatabaseOperationalError, InterfaceError):
+        # The database, not the controller: run_power_action retries, and the row (command_sent_at) decides.
+        raise
     except Exception as exc:
         # A bug or a library error nobody mapped: never leave the row running (it would block the outlet
         # and be sent again forever). Only the type is logged and shown: the message may hold a secret.

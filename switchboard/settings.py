@@ -510,6 +510,8 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 # A load balancer or monitor often probes the app itself over plain HTTP (TLS ends in front of it):
 # a redirect to HTTPS would read as "unhealthy". Everything else still redirects.
 SECURE_REDIRECT_EXEMPT = [r"^health/$", r"^metrics$"]
+# /health/ keeps its answer this long per process (callers meanwhile share one run of the checks).
+HEALTH_KEEP_SECONDS = env_int("HEALTH_KEEP_SECONDS", 2)
 # /metrics answers only with "Authorization: Bearer <METRICS_TOKEN>"; unset, it is a 404.
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "").strip()
 if METRICS_TOKEN and len(METRICS_TOKEN) < 20:

@@ -19,6 +19,7 @@ workers agree, with no shared state); it exists only when METRICS_TOKEN is set a
 
 import hmac
 import logging
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import timedelta
@@ -166,7 +167,26 @@ def _cache_check_name(alias):
 @never_cache
 @require_safe
 def health(request: HttpRequest):
-    """200 when every part works, 503 naming the parts that do not; within HEALTH_DEADLINE_SECONDS."""
+    """200 when every part works, 503 naming the parts that do not; within HEALTH_DEADLINE_SECONDS.
+
+    The answer is kept settings.HEALTH_KEEP_SECONDS per process, and callers meanwhile share one run: a monitor
+    polling hard (or anyone: it needs no login) cannot make every request open connections and threads.
+    """
+    global _last_health
+    with _health_lock:
+        if settings.HEALTH_KEEP_SECONDS and _last_health is not None and _last_health[0] > time.monotonic():
+            payload, status = _last_health[1:]
+        else:
+            payload, status = _run_health_checks()
+            _last_health = (time.monotonic() + settings.HEALTH_KEEP_SECONDS, payload, status)
+    return JsonResponse(payload, status=status)
+
+
+_health_lock = threading.Lock()
+_last_health = None
+
+
+def _run_health_checks():
     started = time.monotonic()
     remote = {_cache_check_name(alias): partial(check_cache, alias) for alias in settings.CACHES}
     remote["broker"] = check_broker
@@ -177,7 +197,7 @@ def health(request: HttpRequest):
     checks = {"database": database, **probes.outcomes(HEALTH_DEADLINE_SECONDS - (time.monotonic() - started))}
     checks["worker"] = worker
     healthy = all(outcome == "ok" for outcome in checks.values())
-    return JsonResponse({"status": "ok" if healthy else "fail", "checks": checks}, status=200 if healthy else 503)
+    return {"status": "ok" if healthy else "fail", "checks": checks}, 200 if healthy else 503
 
 
 # --- /metrics ----------------------------------------------------------------------------------

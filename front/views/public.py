@@ -221,10 +221,20 @@ def for_other_sites(response):
 @require_safe  # GET and HEAD (feed readers and uptime checkers ask HEAD)
 def status(request: HttpRequest):
     """The public face: which public services are up, public incidents, planned maintenance."""
-    number = page_number(request)
+    # Past the last page is the last page, under one key: a visitor cannot make a key per number.
+    number = min(page_number(request), _status_pages())
     key = f"status:{timezone.get_current_timezone_name()}:{number}"
     body = cached_public(key, STATUS_CACHE_SECONDS, lambda: _status_body(number))
     return render_public_page(request, body, "Status")
+
+
+def _status_pages():
+    """How many pages of public services /status/ has (kept as long as the page itself)."""
+    return cached_public(
+        "status-pages",
+        STATUS_CACHE_SECONDS,
+        lambda: max(1, -(-HostedService.objects.filter(is_public=True).count() // SERVICES_PER_PAGE)),
+    )
 
 
 def _status_body(number):

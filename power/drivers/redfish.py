@@ -55,13 +55,16 @@ class RedfishDriver(Driver):
         else:
             url = None
         if url is not None:
-            here, there = urlsplit(self.base), urlsplit(url)
-            same = (there.scheme, there.hostname, there.port, there.username) == (
-                here.scheme,
-                here.hostname,
-                here.port,
-                None,
-            )
+            try:
+                here, there = urlsplit(self.base), urlsplit(url)
+                same = (there.scheme.lower(), there.hostname, there.port or 443, there.username) == (
+                    here.scheme,
+                    here.hostname,
+                    here.port or 443,
+                    None,
+                )
+            except ValueError:  # a port out of range, a malformed host: not a link to follow
+                same = False
             if same and "@" not in there.netloc:
                 return url
         shown = str(link)[:80]

@@ -180,6 +180,8 @@ def process_env(broker_url, database=None, **settings_env):
         "BROKER_URL": "",
         "C_FORCE_ROOT": "1",  # CI runs as root, which Celery refuses without this
         "PYTHONUNBUFFERED": "1",
+        # /health/ answers the moment a part breaks or comes back (production keeps an answer 2 s).
+        "HEALTH_KEEP_SECONDS": "0",
         **settings_env,
     }
 

@@ -25,6 +25,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 logger = logging.getLogger(__name__)
 
 RETRY_SECONDS = 10
+COUNTER_PREFIX = "switchboard:throttle:"  # core.throttle's keys
 UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, BusyLoadingError, OSError)
 # When each Redis (by location) may be tried again, for the whole process.
 _down_until = {}
@@ -37,6 +38,8 @@ class FallbackRedisCache(RedisCache):
         super().__init__(server, params)
         self._where = str(server)
         self._memory = LocMemCache(f"fallback:{self._where}", {"OPTIONS": {"MAX_ENTRIES": 10_000}})
+        # Throttle counters apart: a flood from many addresses must not evict used codes and rate limits.
+        self._counters = LocMemCache(f"fallback-counters:{self._where}", {"OPTIONS": {"MAX_ENTRIES": 10_000}})
 
     def _call(self, name, *args, **kwargs):
         if time.monotonic() >= _down_until.get(self._where, 0.0):
@@ -49,7 +52,8 @@ class FallbackRedisCache(RedisCache):
                     type(exc).__name__,
                     RETRY_SECONDS,
                 )
-        return getattr(self._memory, name)(*args, **kwargs)
+        counter = bool(args) and isinstance(args[0], str) and args[0].startswith(COUNTER_PREFIX)
+        return getattr(self._counters if counter else self._memory, name)(*args, **kwargs)
 
     def add(self, *args, **kwargs):
         return self._call("add", *args, **kwargs)
@@ -83,4 +87,5 @@ class FallbackRedisCache(RedisCache):
 
     def clear(self):
         self._memory.clear()
+        self._counters.clear()
         return self._call("clear")

@@ -63,3 +63,12 @@ def test_the_status_page_answers(client):
 def test_a_wrong_password_is_still_just_refused(client, member):  # noqa: F811 - fixtures imported above
     response = client.post(reverse("account_login"), {"login": "priya@example.org", "password": "nope"})
     assert response.status_code == 200 and "not correct" in response.content.decode()
+
+
+def test_a_flood_of_throttle_counters_does_not_evict_what_logins_remember():
+    from django.core.cache import cache
+
+    cache.set("allauth.mfa.totp.used?user=1&code=123456", 1, 90)
+    for n in range(12_000):  # more counters than the memory keeps
+        cache.add(f"switchboard:throttle:ping-client:{n}:1", 1, 60)
+    assert cache.get("allauth.mfa.totp.used?user=1&code=123456") == 1

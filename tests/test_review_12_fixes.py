@@ -2,7 +2,6 @@
 with ports and IPv6 /64s, page numbers past the end, /health/ under a hard poll, a database error mid
 power action, and Redfish links with odd ports."""
 
-
 import pytest
 from django.db import OperationalError
 from django.test import RequestFactory

@@ -271,3 +271,13 @@ def test_it_refuses_to_add_the_demo_login_to_a_real_installation(settings):
         call_command("seed_demo", stdout=StringIO())
     assert not get_user_model().objects.exists()
     assert not Machine.objects.exists()
+
+
+def test_the_past_outage_has_a_public_page_with_its_postmortem(client):
+    from incidents.models import Incident
+
+    seed_demo()
+    incident = Incident.objects.get(title__startswith="dom0 down")
+    page = client.get(incident.get_public_url()).content.decode()
+    assert "What we change" in page and "No edits were lost" in page  # the published postmortem
+    assert "Tomas" not in page and "555" not in page  # nothing private

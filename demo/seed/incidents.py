@@ -136,11 +136,11 @@ def seed_past_incident(s, user, machines, guests, people):
         },
         m2m={"machines": [machines["xen1"]], "guests": [guests["wiki1"], guests["blog1"]]},
     )
-    if not incident.public_slug:
-        # Its public page, /status/incidents/<slug>/, with the postmortem the co-op published.
-        incident.public_slug = incident.free_public_slug()
+    if created:
+        # Its public page, /status/incidents/<slug>/ (the slug comes with saving it public), shows the
+        # postmortem the co-op published.
         incident.postmortem, incident.postmortem_published_at = POSTMORTEM, resolved + timedelta(days=3)
-        incident.save(update_fields=["public_slug", "postmortem", "postmortem_published_at"])
+        incident.save(update_fields=["postmortem", "postmortem_published_at"])
     if not created:
         # The timeline and action items belong to the incident: a user may have pruned or ticked
         # them off since, so they are written once, with it.

@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core import signing
+from django.db import transaction
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
@@ -128,12 +129,18 @@ def send(notification_id, token, now=None):
         # A bug or a bad row, not the channel: retried like a failure, with the kind of error only.
         logger.exception("notification %s: sending failed", notification.pk)
         return _failed(notification, f"an error in Switchboard ({type(exc).__name__})", now)
-    if _set(notification, Notification.Status.SENT, sent_at=timezone.now()):
-        _note(notification, f"{_what(notification)} sent to {_who(notification)} by {notification.channel}.")
+    with transaction.atomic():  # the outcome and its timeline entry together: whoever sees one sees both
+        if _set(notification, Notification.Status.SENT, sent_at=timezone.now()):
+            _note(notification, f"{_what(notification)} sent to {_who(notification)} by {notification.channel}.")
     return Notification.Status.SENT
 
 
 def _failed(notification, why, now):
+    with transaction.atomic():  # the outcome and its timeline entry together
+        return _record_failure(notification, why, now)
+
+
+def _record_failure(notification, why, now):
     who = f"{_who(notification)} by {notification.channel}"
     if notification.attempts < settings.ALERT_SEND_ATTEMPTS:
         delay = settings.ALERT_RETRY_SECONDS * 4 ** (notification.attempts - 1)
@@ -162,14 +169,15 @@ def fail_abandoned(now=None):
     now = now or timezone.now()
     abandoned = Notification.objects.filter(status=Notification.Status.SENDING, next_attempt_at__lte=now)
     for notification in abandoned.select_related("alert__incident", "person"):
-        if not _set(notification, Notification.Status.FAILED, last_error="the worker stopped while sending it"):
-            continue
-        _note(
-            notification,
-            f"The worker stopped while sending to {_who(notification)} by {notification.channel}; "
-            "not sent again, so nobody gets it twice. The escalation goes on.",
-            failed=True,
-        )
+        with transaction.atomic():
+            if not _set(notification, Notification.Status.FAILED, last_error="the worker stopped while sending it"):
+                continue
+            _note(
+                notification,
+                f"The worker stopped while sending to {_who(notification)} by {notification.channel}; "
+                "not sent again, so nobody gets it twice. The escalation goes on.",
+                failed=True,
+            )
 
 
 def _set(notification, status, **fields):

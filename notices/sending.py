@@ -11,6 +11,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -74,8 +75,10 @@ def _failed(notice, why, now):
 
 
 def _give_up(notice, why):
-    if _set(notice, OwnerNotice.Status.FAILED, last_error=why[:300]):
-        _note(notice, f"Could not reach {notice.organization.name} at {notice.shown_as}: {why}.")
+    # The failure and its timeline entry together: whoever sees the one sees the other.
+    with transaction.atomic():
+        if _set(notice, OwnerNotice.Status.FAILED, last_error=why[:300]):
+            _note(notice, f"Could not reach {notice.organization.name} at {notice.shown_as}: {why}.")
     return notice.status
 
 
@@ -84,7 +87,9 @@ def fail_abandoned(now=None):
     now = now or timezone.now()
     abandoned = OwnerNotice.objects.filter(status=OwnerNotice.Status.SENDING, next_attempt_at__lte=now)
     for notice in abandoned.select_related("incident", "organization", "person"):
-        if _set(notice, OwnerNotice.Status.FAILED, last_error="the worker stopped while sending it"):
+        with transaction.atomic():
+            if not _set(notice, OwnerNotice.Status.FAILED, last_error="the worker stopped while sending it"):
+                continue
             _note(
                 notice,
                 f"Could not reach {notice.organization.name} at {notice.shown_as}: the worker stopped while "

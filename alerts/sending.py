@@ -18,7 +18,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from core.delivery import DeliveryError, send_apprise, send_email
+from core.delivery import DeliveryError, record_outcome, send_apprise, send_email
 from incidents.models import TimelineEntry
 
 from .models import Notification
@@ -118,7 +118,7 @@ def send(notification_id, token, now=None):
     )
     if str(notification.alert.token) != str(token):
         # The alert stopped (acknowledged, resolved) after this task was queued.
-        _set(notification, Notification.Status.CANCELLED)
+        record_outcome(notification, Notification.Status.CANCELLED)
         return Notification.Status.CANCELLED
     try:
         subject, body = compose(notification)
@@ -130,7 +130,7 @@ def send(notification_id, token, now=None):
         logger.exception("notification %s: sending failed", notification.pk)
         return _failed(notification, f"an error in Switchboard ({type(exc).__name__})", now)
     with transaction.atomic():  # the outcome and its timeline entry together: whoever sees one sees both
-        if _set(notification, Notification.Status.SENT, sent_at=timezone.now()):
+        if record_outcome(notification, Notification.Status.SENT, sent_at=timezone.now()):
             _note(notification, f"{_what(notification)} sent to {_who(notification)} by {notification.channel}.")
     return Notification.Status.SENT
 
@@ -145,7 +145,7 @@ def _record_failure(notification, why, now):
     if notification.attempts < settings.ALERT_SEND_ATTEMPTS:
         delay = settings.ALERT_RETRY_SECONDS * 4 ** (notification.attempts - 1)
         retry_at = now + timedelta(seconds=delay)
-        if not _set(notification, Notification.Status.RETRYING, next_attempt_at=retry_at, last_error=why):
+        if not record_outcome(notification, Notification.Status.RETRYING, next_attempt_at=retry_at, last_error=why):
             return notification.status
         _note(
             notification,
@@ -154,7 +154,7 @@ def _record_failure(notification, why, now):
             failed=True,
         )
         return Notification.Status.RETRYING
-    if not _set(notification, Notification.Status.FAILED, last_error=why):
+    if not record_outcome(notification, Notification.Status.FAILED, last_error=why):
         return notification.status
     _note(
         notification,
@@ -170,7 +170,9 @@ def fail_abandoned(now=None):
     abandoned = Notification.objects.filter(status=Notification.Status.SENDING, next_attempt_at__lte=now)
     for notification in abandoned.select_related("alert__incident", "person"):
         with transaction.atomic():
-            if not _set(notification, Notification.Status.FAILED, last_error="the worker stopped while sending it"):
+            if not record_outcome(
+                notification, Notification.Status.FAILED, last_error="the worker stopped while sending it"
+            ):
                 continue
             _note(
                 notification,
@@ -178,20 +180,6 @@ def fail_abandoned(now=None):
                 "not sent again, so nobody gets it twice. The escalation goes on.",
                 failed=True,
             )
-
-
-def _set(notification, status, **fields):
-    """Record the outcome of a send this worker claimed; False if it was no longer this worker's to record.
-
-    A row the sweep failed as abandoned stays failed — unless it turns out it was sent after all.
-    """
-    fields["status"] = status
-    mine = [Notification.Status.SENDING] + ([Notification.Status.FAILED] if status == Notification.Status.SENT else [])
-    if not Notification.objects.filter(pk=notification.pk, status__in=mine).update(**fields):
-        return False
-    for name, value in fields.items():
-        setattr(notification, name, value)
-    return True
 
 
 def _what(notification):

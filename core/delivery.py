@@ -63,3 +63,20 @@ def _reason(said):
     if re.search(r"connection|timed? ?out|refused|unreachable", said, re.IGNORECASE):
         return "could not connect to the service"
     return "the service did not accept it"
+
+
+def record_outcome(row, status, **fields):
+    """Record the outcome of a send this worker claimed; False if it was no longer this worker's to record.
+
+    For a row whose model has a Status with SENDING, SENT and FAILED (alerts.Notification,
+    notices.OwnerNotice). A row the sweep failed as abandoned stays failed — unless it turns out it
+    was sent after all.
+    """
+    states = type(row).Status
+    fields["status"] = status
+    mine = [states.SENDING] + ([states.FAILED] if status == states.SENT else [])
+    if not type(row).objects.filter(pk=row.pk, status__in=mine).update(**fields):
+        return False
+    for name, value in fields.items():
+        setattr(row, name, value)
+    return True

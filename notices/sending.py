@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from core.delivery import DeliveryError, send_apprise, send_email
+from core.delivery import DeliveryError, record_outcome, send_apprise, send_email
 from incidents.models import TimelineEntry
 
 from .compose import Withdrawn, compose
@@ -51,7 +51,7 @@ def send(notice_id, now=None):
         # A bug or a bad row, not the channel: retried like a failure, with the kind of error only.
         logger.exception("owner notice %s: sending failed", notice.pk)
         return _failed(notice, f"an error in Switchboard ({type(exc).__name__})", now)
-    _set(notice, OwnerNotice.Status.SENT, sent_at=timezone.now())
+    record_outcome(notice, OwnerNotice.Status.SENT, sent_at=timezone.now())
     return OwnerNotice.Status.SENT
 
 
@@ -69,7 +69,7 @@ def deliver(notice, subject, body):
 def _failed(notice, why, now):
     if notice.attempts < settings.ALERT_SEND_ATTEMPTS:
         retry_at = now + timedelta(seconds=settings.ALERT_RETRY_SECONDS * 4 ** (notice.attempts - 1))
-        _set(notice, OwnerNotice.Status.RETRYING, next_attempt_at=retry_at, last_error=why)
+        record_outcome(notice, OwnerNotice.Status.RETRYING, next_attempt_at=retry_at, last_error=why)
         return notice.status
     return _give_up(notice, f"{why}; gave up after {notice.attempts} attempts")
 
@@ -77,7 +77,7 @@ def _failed(notice, why, now):
 def _give_up(notice, why):
     # The failure and its timeline entry together: whoever sees the one sees the other.
     with transaction.atomic():
-        if _set(notice, OwnerNotice.Status.FAILED, last_error=why[:300]):
+        if record_outcome(notice, OwnerNotice.Status.FAILED, last_error=why[:300]):
             _note(notice, f"Could not reach {notice.organization.name} at {notice.shown_as}: {why}.")
     return notice.status
 
@@ -88,27 +88,13 @@ def fail_abandoned(now=None):
     abandoned = OwnerNotice.objects.filter(status=OwnerNotice.Status.SENDING, next_attempt_at__lte=now)
     for notice in abandoned.select_related("incident", "organization", "person"):
         with transaction.atomic():
-            if not _set(notice, OwnerNotice.Status.FAILED, last_error="the worker stopped while sending it"):
+            if not record_outcome(notice, OwnerNotice.Status.FAILED, last_error="the worker stopped while sending it"):
                 continue
             _note(
                 notice,
                 f"Could not reach {notice.organization.name} at {notice.shown_as}: the worker stopped while "
                 "sending it. Not sent again, so nobody gets it twice.",
             )
-
-
-def _set(notice, status, **fields):
-    """Record the outcome of a send this worker claimed; False if it was no longer this worker's to record.
-
-    A row the sweep failed as abandoned stays failed — unless it turns out it was sent after all.
-    """
-    fields["status"] = status
-    mine = [OwnerNotice.Status.SENDING] + ([OwnerNotice.Status.FAILED] if status == OwnerNotice.Status.SENT else [])
-    if not OwnerNotice.objects.filter(pk=notice.pk, status__in=mine).update(**fields):
-        return False
-    for name, value in fields.items():
-        setattr(notice, name, value)
-    return True
 
 
 def _note(notice, body):

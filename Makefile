@@ -15,22 +15,26 @@ DEMO_STAMP := $(VENV)/.installed-requirements-demo
 
 # Made by `manage.py seed_demo` (demo/seed/).
 DEMO_LOGIN := demo@example.org / switchboard-demo
-# The demo: plain HTTP on localhost, the admin open with the published demo password (a real
-# install asks admins for an authenticator code), Celery allowed to run as root, and mail sent to
-# the demo's SMTP sink (manage.py demo_mail) with links pointing at this server.
+# Where the demo answers: always 127.0.0.1, never "localhost" (a browser keeps cookies per host
+# name, so a login on one is logged out on the other). Every URL below and in the demo's emails.
+DEMO_URL := http://127.0.0.1:$(PORT)
+# The demo: plain HTTP, the admin open with the published demo password (a real install asks
+# admins for an authenticator code), Celery allowed to run as root, and mail sent to the demo's
+# SMTP sink (manage.py demo_mail) with links pointing at this server.
 DEMO_ENV := DEBUG=true ADMIN_REQUIRES_MFA=false C_FORCE_ROOT=1 PATH="$(abspath $(BIN)):$$PATH" \
-	EMAIL_URL=smtp://127.0.0.1:1025 SITE_URL=http://127.0.0.1:$(PORT)
+	EMAIL_URL=smtp://127.0.0.1:1025 SITE_URL=$(DEMO_URL)
 
 .PHONY: run test migrate lint format clean distclean venv
 
 run: $(DEMO_STAMP) migrate
 	$(DEMO_ENV) $(BIN)/python manage.py seed_demo
 	@echo
-	@echo "  Switchboard is starting at http://127.0.0.1:$(PORT)/  (admin: http://127.0.0.1:$(PORT)/admin/)"
+	@echo "  Switchboard is starting at $(DEMO_URL)/  (admin: $(DEMO_URL)/admin/)"
 	@echo "  Demo login: $(DEMO_LOGIN)"
 	@echo "  Web, Celery worker and beat, a PDU simulator, a local S3 server, the demo hosts and a mail sink run together; Ctrl-C stops them all."
+	@echo "  On 127.0.0.1: web :$(PORT), PDU simulator :16161, S3 :15000, demo hosts :17101-17121, mail sink :1025 (PORT moves only the web server)."
 	@echo "  Take the Xen host down: $(BIN)/python manage.py demo_hosts --stop xen1   (and --start xen1)"
-	@echo "  Within a minute the alert email, with its one-tap acknowledge link, is at http://127.0.0.1:$(PORT)/demo/mailbox/"
+	@echo "  Within a minute the alert email, with its one-tap acknowledge link, is at $(DEMO_URL)/demo/mailbox/"
 	@echo
 	@# honcho exits 130 after Ctrl-C: that is the normal way to stop the demo.
 	@# WEB_PORT: honcho gives each process its own PORT; the demo's heartbeat curl needs the web's.

@@ -118,13 +118,18 @@ class PersonSiteAccessInline(SiteAccessInline):
 
 @admin.register(Person)
 class PersonAdmin(SimpleHistoryAdmin):
-    list_display = ["name", "organization", "is_volunteer", "timezone", "user", "contact_count", "reachable"]
+    list_display = ["name", "organization", "is_volunteer", "timezone", "login", "contact_count", "reachable"]
     list_select_related = ["organization", "user"]
     list_filter = ["is_volunteer", "site_access__site"]
-    search_fields = ["name", "organization__name", "contact_methods__value", "user__username"]
+    search_fields = ["name", "organization__name", "contact_methods__value", "user__username", "user__email"]
     autocomplete_fields = ["organization", "user"]
     ordering = ["name"]
     inlines = [ContactMethodInline, PersonSiteAccessInline]
+    fieldsets = [
+        (None, {"fields": ["name", "organization", "is_volunteer", "timezone", "user"]}),
+        ("Cannot be reached", {"fields": ["unreachable_reason", "unreachable_until"]}),
+        ("Private", {"fields": ["notes"]}),
+    ]
 
     def get_queryset(self, request):
         # is_reachable() reads every contact method: one prefetch for the page, not a query per row.
@@ -139,7 +144,12 @@ class PersonAdmin(SimpleHistoryAdmin):
     def contact_count(self, person):
         return person.contact_count
 
-    @admin.display(description="reachable (recently verified)", boolean=True)
+    @admin.display(description="login", ordering="user__email")
+    def login(self, person):
+        # People log in with their email address; the user name is internal and would be a second name.
+        return person.user.email if person.user else ""
+
+    @admin.display(description="reachable (not marked away, a contact verified lately)", boolean=True)
     def reachable(self, person):
         return person.is_reachable()
 

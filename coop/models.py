@@ -1,15 +1,17 @@
 """The co-op directory: sites, organisations, people, how to reach them, who can
 get into which building, and the contracts that keep the lights on."""
 
+import functools
 import secrets
-from datetime import timedelta
+import zoneinfo
+from datetime import UTC, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import models, transaction
-from django.db.models import Case, Exists, IntegerField, OuterRef, Q, Value, When
+from django.db.models import BooleanField, Case, CharField, Exists, F, IntegerField, OuterRef, Q, Value, When
 from django.db.models.functions import Lower
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -111,6 +113,18 @@ class Person(models.Model):
     )
     is_volunteer = models.BooleanField(default=False, help_text="Helps run the co-op's machines.")
     timezone = TimeZoneField(default="UTC", help_text="So callers know whether it is 3 a.m. for them.")
+    unreachable_reason = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Fill in when a call will not reach them: away, moved on, not answering for months "
+        "(e.g. “travelling until 12 June, no phone”). Lists of who to call put them last and show this. "
+        "Empty it when they are back.",
+    )
+    unreachable_until = models.DateField(
+        null=True,
+        blank=True,
+        help_text="The day they are back, if known: after it the note above no longer counts.",
+    )
     notes = models.TextField(blank=True, help_text="Private to members.")
 
     history = HistoricalRecords()
@@ -129,13 +143,48 @@ class Person(models.Model):
     def get_absolute_url(self):
         return reverse("person_detail", args=[self.pk])
 
+    def clean(self):
+        if self.unreachable_until and not self.unreachable_reason:
+            raise ValidationError({"unreachable_reason": "Say why they cannot be reached, as callers will read it."})
+
     def local_time(self, now=None):
         """The time it is for this person now (for "is it the middle of the night?")."""
         return (now or timezone.now()).astimezone(self.timezone)
 
+    def is_marked_unreachable(self, today=None):
+        """True when their record says a call will not reach them (unreachable_reason, until unreachable_until)."""
+        if not self.unreachable_reason:
+            return False
+        return self.unreachable_until is None or self.unreachable_until >= (today or timezone.localdate())
+
     def is_reachable(self):
-        """True when at least one of their contact methods was verified recently."""
-        return any(not method.is_stale() for method in self.contact_methods.all())
+        """True when they are not marked unreachable and one of their contact methods was verified recently."""
+        return not self.is_marked_unreachable() and any(not method.is_stale() for method in self.contact_methods.all())
+
+
+def marked_unreachable(today, prefix=""):
+    """A Q for people marked unreachable on `today` (Person.is_marked_unreachable), through `prefix` ("person__")."""
+    return ~Q(**{f"{prefix}unreachable_reason": ""}) & (
+        Q(**{f"{prefix}unreachable_until__isnull": True}) | Q(**{f"{prefix}unreachable_until__gte": today})
+    )
+
+
+# Local hours in which calling someone is not a 3 a.m. call: who-to-call lists prefer them.
+CALLING_HOURS = (8, 22)
+
+
+def zones_in_calling_hours(now=None):
+    """The names of the time zones in which it is now within CALLING_HOURS (for SQL: timezone__in)."""
+    now = (now or timezone.now()).astimezone(UTC)
+    # Every zone's offset is a whole number of quarter hours: one answer per quarter hour.
+    return _zones_in_calling_hours(now.replace(minute=now.minute - now.minute % 15, second=0, microsecond=0))
+
+
+@functools.lru_cache(maxsize=4)
+def _zones_in_calling_hours(quarter_hour):
+    start, end = CALLING_HOURS
+    zones = zoneinfo.available_timezones()
+    return tuple(sorted(name for name in zones if start <= quarter_hour.astimezone(zoneinfo.ZoneInfo(name)).hour < end))
 
 
 class ContactMethodQuerySet(models.QuerySet):
@@ -155,6 +204,10 @@ class ContactMethod(KeepsSecrets, models.Model):
         MATRIX = "matrix", "Matrix"
         SIGNAL = "signal", "Signal"
         OTHER = "other", "Other"
+
+    # The kinds a page's Call, Text and Email buttons reach (dial_link): confirming one of these
+    # is what puts someone early on a list of who to call (SiteAccess.objects.roster).
+    TAP_TO_REACH = (Kind.PHONE, Kind.SMS, Kind.SIGNAL, Kind.EMAIL)
 
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="contact_methods")
     kind = models.CharField(max_length=10, choices=Kind.choices)
@@ -233,16 +286,50 @@ class ContactMethod(KeepsSecrets, models.Model):
 
 
 class SiteAccessQuerySet(models.QuerySet):
-    def roster(self, site, today=None):
-        """Who can get into `site` now: people who let themselves in first, with their contact methods."""
-        today = today or timezone.localdate()
-        order = [SiteAccess.Kind.BADGE, SiteAccess.Kind.KEY, SiteAccess.Kind.REMOTE_HANDS, SiteAccess.Kind.ESCORT_ONLY]
-        rank = Case(*[When(kind=kind, then=Value(i)) for i, kind in enumerate(order)], output_field=IntegerField())
+    def roster(self, site, today=None, now=None):
+        """Who can get into `site`, the one most likely to answer and get in first (pages' who to call, alerts).
+
+        The machine, guest and site pages show the first row on their first screen, with Call and Text:
+
+        1. People marked unreachable or away (Person.unreachable_reason) come last, whatever their
+           access: their own record says a call will not reach them.
+        2. Then by access: those who let themselves in (own badge or a key, alike), then the facility's
+           remote hands, then escort-only volunteers. Remote hands are the building's staff: they
+           answer around the clock and can press a button or read a console, but bring no tools and
+           let no volunteer in; an escort-only volunteer cannot get in at all without one of the others.
+        3. Within each, someone with a phone, SMS, Signal or email contact confirmed within
+           CONTACT_VERIFICATION_MAX_AGE_DAYS before someone whose numbers nobody confirmed lately;
+        4. then people for whom it is CALLING_HOURS in their own time zone before those for whom it
+           is night; then by name.
+
+        Expired access is left out. Each row carries `unreachable` (bool) and `unreachable_reason`
+        ("" unless unreachable) for the page to flag it, and `contact_verified` and `calling_hours`
+        (bools) saying why it is where it is. One query, and one more for the contact methods.
+        """
+        now = now or timezone.now()
+        today = today or timezone.localdate(now)
+        kinds = SiteAccess.Kind
+        order = [(kinds.BADGE, 0), (kinds.KEY, 0), (kinds.REMOTE_HANDS, 1), (kinds.ESCORT_ONLY, 2)]
+        access_rank = Case(*[When(kind=kind, then=Value(rank)) for kind, rank in order], output_field=IntegerField())
+        away = marked_unreachable(today, prefix="person__")
+        daytime = Q(person__timezone__in=zones_in_calling_hours(now))
+        cutoff = now - timedelta(days=settings.CONTACT_VERIFICATION_MAX_AGE_DAYS)
+        confirmed = ContactMethod.objects.filter(
+            person=OuterRef("person_id"), kind__in=ContactMethod.TAP_TO_REACH, verified_at__gte=cutoff
+        )
         return (
             self.filter(site=site)
             .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=today))
-            .annotate(rank=rank)
-            .order_by("rank", "person__name")
+            .annotate(
+                unreachable=Case(When(away, then=True), default=False, output_field=BooleanField()),
+                unreachable_reason=Case(
+                    When(away, then=F("person__unreachable_reason")), default=Value(""), output_field=CharField()
+                ),
+                access_rank=access_rank,
+                contact_verified=Exists(confirmed),
+                calling_hours=Case(When(daytime, then=True), default=False, output_field=BooleanField()),
+            )
+            .order_by("unreachable", "access_rank", "-contact_verified", "-calling_hours", "person__name", "pk")
             .select_related("person__organization")
             .prefetch_related("person__contact_methods")
         )

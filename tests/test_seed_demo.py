@@ -3,6 +3,8 @@ host and its guests, who can get into the closing colo, the Windows host whose o
 vanished, the contract running out, and the outage already written up. Running it again, or on
 a database with a real co-op in it, changes nothing that is already there."""
 
+import ipaddress
+import re
 from datetime import timedelta
 from io import StringIO
 
@@ -14,7 +16,7 @@ from django.forms.models import model_to_dict
 from django.utils import timezone
 
 from coop.models import ContactMethod, Contract, Organization, Person, Site, SiteAccess
-from hosts.models import Guest, Machine, Runbook, SoftwareVersion
+from hosts.models import Guest, IPAddress, Machine, Runbook, SoftwareVersion
 from incidents.models import Incident, TimelineEntry
 from power.models import PowerController
 
@@ -281,3 +283,49 @@ def test_the_past_outage_has_a_public_page_with_its_postmortem(client):
     page = client.get(incident.get_public_url()).content.decode()
     assert "What we change" in page and "No edits were lost" in page  # the published postmortem
     assert "Tomas" not in page and "555" not in page  # nothing private
+
+
+def test_the_demo_login_goes_by_the_name_of_its_person():
+    seed_demo()
+    user = get_user_model().objects.get(username="demo")
+    assert user.get_full_name() == user.person.name == "Ines Okafor"
+
+
+def test_nobody_holds_a_badge_at_a_site_whose_procedure_says_the_coop_has_none():
+    seed_demo()
+    for site in Site.objects.all():
+        if "no badges" in site.access_procedure:
+            kinds = set(site.access.values_list("kind", flat=True))
+            assert not kinds & {SiteAccess.Kind.BADGE, SiteAccess.Kind.KEY}, site
+
+
+def test_the_vanished_admin_is_listed_last_and_flagged_where_he_has_access():
+    seed_demo()
+    lakeshore = Site.objects.get(slug="lakeshore-dc2")
+    roster = list(SiteAccess.objects.roster(lakeshore))
+    assert roster[-1].person.name == "Dmitri Valk"
+    assert roster[-1].unreachable and "over a year" in roster[-1].unreachable_reason
+    assert not any(access.unreachable for access in roster[:-1])
+    first_at_the_colo = SiteAccess.objects.roster(Site.objects.get(slug="foghorn")).first()
+    assert first_at_the_colo.kind in {SiteAccess.Kind.BADGE, SiteAccess.Kind.KEY}
+    assert first_at_the_colo.contact_verified and not first_at_the_colo.unreachable
+
+
+def test_every_demo_phone_number_email_and_ip_address_is_one_reserved_for_examples():
+    seed_demo()
+    documentation = [ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")]
+    documentation.append(ipaddress.ip_network("2001:db8::/32"))
+    for address in IPAddress.objects.values_list("address", flat=True):
+        assert any(ipaddress.ip_address(address) in network for network in documentation), address
+    for method in ContactMethod.objects.all():
+        if method.kind in {"phone", "sms", "signal"}:
+            assert re.fullmatch(r"\+1 555 01\d\d", method.value), method
+        if method.kind == "email":
+            assert re.search(r"[@.]example\.(org|net)$", method.value), method
+    texts = [site.access_procedure for site in Site.objects.all()]
+    texts += [runbook.body for runbook in Runbook.objects.all()]
+    texts += [entry.body for entry in TimelineEntry.objects.all()]
+    texts += list(PowerController.objects.values_list("notes", flat=True))
+    for text in texts:
+        for number in re.findall(r"\+1 \d{3} \d{4}", text):
+            assert re.fullmatch(r"\+1 555 01\d\d", number), number

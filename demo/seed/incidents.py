@@ -24,8 +24,9 @@ TIMELINE = [
         K.NOTE,
         False,
         True,
-        "xen1 still silent 10 minutes after the power cycle. Tomas can be at the colo in about three "
-        "hours. Priya starts restoring wiki1 onto a spare VM in parallel, in case the disk is gone.",
+        "xen1 still silent 10 minutes after the power cycle. Tomas is out of town today and can be at "
+        "the colo in about three hours. Priya starts restoring wiki1 onto a spare VM in parallel, in "
+        "case the disk is gone.",
     ),
     (
         40,

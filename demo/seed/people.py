@@ -9,6 +9,7 @@ from .seeder import CHANGE_REASON
 DEMO_USERNAME = "demo"
 DEMO_EMAIL = "demo@example.org"
 DEMO_PASSWORD = "switchboard-demo"  # noqa: S105 - a published demo login, not a secret
+DEMO_PERSON_NAME = "Ines Okafor"  # the directory entry the demo login belongs to (PEOPLE["ines"])
 
 
 def seed_demo_user(s):
@@ -18,7 +19,9 @@ def seed_demo_user(s):
     if user is not None:
         s.present["users"] += 1
         return user
-    user = User(username=DEMO_USERNAME, email=DEMO_EMAIL, first_name="Ines", last_name="Okafor")
+    # Named as the person it is linked to (seed_people), so every page shows one name for it.
+    first_name, last_name = DEMO_PERSON_NAME.split(" ", 1)
+    user = User(username=DEMO_USERNAME, email=DEMO_EMAIL, first_name=first_name, last_name=last_name)
     user.is_staff = user.is_superuser = True
     user.set_password(DEMO_PASSWORD)
     user.full_clean()
@@ -82,7 +85,7 @@ def seed_organizations(s):
 # key: (name, organisation slug, volunteer?, time zone, notes, [(kind, value, verified days ago)])
 PEOPLE = {
     "ines": (
-        "Ines Okafor",
+        DEMO_PERSON_NAME,
         "tidewater",
         True,
         "America/Los_Angeles",
@@ -126,7 +129,7 @@ PEOPLE = {
         "tidewater",
         True,
         "America/Chicago",
-        "Built vz1 and is the only one who knows it. Has not answered email, phone or chat for over a year.",
+        "Built vz1 and is the only one who knows it.",
         [
             ("phone", "+1 555 0104", 700),
             ("sms", "+1 555 0104", 700),
@@ -141,7 +144,7 @@ PEOPLE = {
         "atlas-wiki",
         False,
         "America/Los_Angeles",
-        "Runs Atlas Wiki; did the restore during the dom0 outage.",
+        "Runs Atlas Wiki; started the spare-VM restore during the dom0 outage.",
         [
             ("sms", "+1 555 0111", 40),
             ("email", "priya@atlas.example.org", 40),
@@ -183,11 +186,18 @@ PEOPLE = {
 }
 
 
+# key: what their record says when a call will not reach them (Person.unreachable_reason)
+UNREACHABLE = {
+    "dmitri": "Has not answered email, phone or chat for over a year.",
+}
+
+
 def seed_people(s, orgs, user):
     """Everyone in the stories with their contact methods, by short key; Ines is the demo login."""
     people = {}
     for key, (name, org, is_volunteer, tz, notes, methods) in PEOPLE.items():
         defaults = {"organization": orgs[org], "is_volunteer": is_volunteer, "timezone": tz, "notes": notes}
+        defaults["unreachable_reason"] = UNREACHABLE.get(key, "")
         if key == "ines" and not Person.objects.filter(user=user).exists():
             defaults["user"] = user
         person, _ = s.ensure(Person, {"name": name}, defaults)

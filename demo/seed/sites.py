@@ -59,7 +59,8 @@ SITE_ACCESS = [
     ("ines", "foghorn", SiteAccess.Kind.BADGE, 21, "Badge ends when the colo closes."),
     ("wen", "foghorn", SiteAccess.Kind.ESCORT_ONLY, None, "Must be met at the badge desk by Tomas or Ines."),
     ("foghorn_desk", "foghorn", SiteAccess.Kind.REMOTE_HANDS, None, "Can read a console or press a key; no tools."),
-    ("dmitri", "lakeshore", SiteAccess.Kind.BADGE, 35, "Unreachable: do not count on him."),
+    # The co-op has no badges at Lakeshore (LAKESHORE_ACCESS): a volunteer visits with the provider's escort.
+    ("dmitri", "lakeshore", SiteAccess.Kind.ESCORT_ONLY, 35, "Ticket a working day ahead; ends with vz1's contract."),
     ("wen", "lakeshore", SiteAccess.Kind.ESCORT_ONLY, None, "Ticket a working day ahead."),
     ("lakeshore_hands", "lakeshore", SiteAccess.Kind.REMOTE_HANDS, None, "24/7 by ticket; about an hour."),
 ]

@@ -278,6 +278,8 @@ if env_bool("USE_X_FORWARDED_PROTO", False):
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
+# A form refused for a stale CSRF token: a friendly 403 that offers to send what was typed again.
+CSRF_FAILURE_VIEW = "front.views.errors.csrf_failure"
 
 # --- Internationalisation --------------------------------------------------------
 LANGUAGE_CODE = "en"

@@ -28,5 +28,7 @@ if settings.DEBUG:
     # The demo's mailbox (`make run`): where its alert emails land. Never on a real installation.
     urlpatterns.append(path("", include("demo.urls")))
 
-# Unknown hostnames and the like: a 404 that offers to search for what was asked.
-handler404 = "front.views.overview.page_not_found"
+# The error pages (front.views.errors). Unknown hostnames and the like: a 404 that offers to search for
+# what was asked; a 403 that says which role it takes. The 500 is Django's own view with templates/500.html.
+handler404 = "front.views.errors.page_not_found"
+handler403 = "front.views.errors.permission_denied"

@@ -1,6 +1,7 @@
-"""Pages about the co-op as a whole: the dashboard, search and the 404.
+"""Pages about the co-op as a whole: the dashboard and search.
 Machines and guests are in front.views.inventory; sites, people and organisations in
-front.views.directory; the public status pages in front.views.public; incidents in incidents.views."""
+front.views.directory; the public status pages in front.views.public; the error pages in
+front.views.errors; incidents in incidents.views."""
 
 from django.db.models import Count
 from django.http import HttpRequest
@@ -59,14 +60,3 @@ def search(request: HttpRequest):
     results = run_search(request.GET.get("q", ""))
     context = {"results": results, "big_search": True}
     return render_page(request, "front/search.html", context, partial="front/_search_results.html")
-
-
-# --- Errors ------------------------------------------------------------------------------
-
-
-def page_not_found(request: HttpRequest, exception):
-    """404 that offers a search for what the address named (e.g. the hostname in /machines/<hostname>/)."""
-    kwargs = request.resolver_match.kwargs if request.resolver_match else {}
-    suggestion = next((str(value) for value in kwargs.values() if not str(value).isdigit()), "")
-    context = {"suggestion": suggestion, "request_path": request.path, "big_search": True}
-    return render(request, "404.html", context, status=404)

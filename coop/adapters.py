@@ -13,6 +13,7 @@ from allauth.core import context
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.mfa.base import forms as mfa_forms
+from allauth.mfa.base.internal.flows import post_authentication
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.forms import ActivateTOTPForm as ActivateTOTPFormBase
 from django import forms
@@ -162,3 +163,14 @@ class MFAAdapter(DefaultMFAAdapter):
         if authenticator.type == Authenticator.Type.TOTP and is_operator(authenticator.user):
             return False
         return super().can_delete_authenticator(authenticator)
+
+
+def setup_counts_as_a_code(sender, request, user, authenticator, **kwargs):
+    """Record the first code of a newly set up authenticator app as this session's second factor.
+
+    Connected to allauth's authenticator_added (coop.apps). Setting it up already took the password
+    again and a code from the app: asking for another code straight after, on the way back to the
+    power form the operator was sent from, would only cost them time in an outage.
+    """
+    if authenticator.type == Authenticator.Type.TOTP and request is not None:
+        post_authentication(request, authenticator, reauthenticated=True)

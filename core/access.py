@@ -111,6 +111,8 @@ def operator_required(view=None, *, mfa_within=None):
                 raise PermissionDenied("Only the co-op's operators can do this.")
             if (refusal := second_factor_refusal(request, mfa_within=mfa_within)) is not None:
                 return refusal
+            # Through the gate: the setup page's "back to what I was doing" has served.
+            request.session.pop(RETURN_TO_SESSION_KEY, None)
             return view(request, *args, **kwargs)
 
         return wrapper
@@ -127,12 +129,64 @@ def second_factor_refusal(request, *, mfa_within=None):
     """
     if not has_totp(request.user):
         messages.warning(request, "This needs an authenticator app. Set one up to continue.")
+        request.session[RETURN_TO_SESSION_KEY] = _hold_what_was_typed(request)
         return _redirect(request, reverse("mfa_activate_totp"))
     if not session_used_mfa(request, within=mfa_within):
         messages.info(request, "Enter a code from your authenticator app to continue.")
-        query = urlencode({REDIRECT_FIELD_NAME: _back_to(request)})
+        query = urlencode({REDIRECT_FIELD_NAME: _hold_what_was_typed(request)})
         return _redirect(request, f"{reverse('mfa_reauthenticate')}?{query}")
     return None
+
+
+# Where to go back to after setting up an authenticator app (the recovery-codes page offers it).
+RETURN_TO_SESSION_KEY = "switchboard_return_to"
+_HELD_FORM_SESSION_KEY = "switchboard_held_form"
+# A form typed before a code was asked for waits this long (seconds) for the volunteer to come back.
+HELD_FORM_SECONDS = 900
+_HELD_FORM_MAX_CHARS = 20_000
+_NEVER_HELD = ("csrfmiddlewaretoken", "password", "secret", "token", "code")
+
+
+def _hold_what_was_typed(request):
+    """Keep a refused POST's fields in the session for the page it came from, and return that page's path.
+
+    At 3 a.m. a stale code must not cost the volunteer the reason and hostname they typed:
+    held_form_data() gives them back when the form page is opened again. Passwords, codes and
+    tokens are never kept.
+    """
+    back = _back_to(request)
+    if request.method == "POST":
+        fields = {
+            name: values
+            for name, values in request.POST.lists()
+            if not any(word in name.lower() for word in _NEVER_HELD)
+        }
+        if sum(len(value) for values in fields.values() for value in values) <= _HELD_FORM_MAX_CHARS:
+            path = urlsplit(back).path
+            request.session[_HELD_FORM_SESSION_KEY] = {"path": path, "fields": fields, "at": time.time()}
+    return back
+
+
+def held_form_data(request):
+    """What the volunteer typed into this page's form before a second-factor detour, as a form's `initial`; else {}.
+
+    Given back once, to the page the form was posted from, within HELD_FORM_SECONDS.
+    """
+    held = request.session.get(_HELD_FORM_SESSION_KEY)
+    if not held or held.get("path") != request.path:
+        return {}
+    del request.session[_HELD_FORM_SESSION_KEY]
+    if time.time() - held.get("at", 0) > HELD_FORM_SECONDS:
+        return {}
+    return {name: values[0] if len(values) == 1 else values for name, values in held["fields"].items()}
+
+
+def return_to_after_setup(request):
+    """The page an operator was sent to set up an authenticator app from (a local path), or ""."""
+    path = request.session.get(RETURN_TO_SESSION_KEY, "")
+    if url_has_allowed_host_and_scheme(path, allowed_hosts=set()) and path.startswith("/"):
+        return path
+    return ""
 
 
 def _back_to(request):

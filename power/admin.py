@@ -2,13 +2,14 @@
 read-only audit trail of power actions. The machine's admin page lists its outlets too."""
 
 from django.contrib import admin
+from django.db.models import Prefetch
 from simple_history.admin import SimpleHistoryAdmin
 
 from core.admin_site import FORMFIELD_OVERRIDES, secret_is_set
 from core.db import count_of
 from hosts.admin import MachineAdmin
 
-from .models import PowerAction, PowerController, PowerOutlet
+from .models import PowerAction, PowerController, PowerOutlet, PowerStep
 
 
 class OutletOfMachineInline(admin.TabularInline):
@@ -80,15 +81,43 @@ class PowerOutletAdmin(SimpleHistoryAdmin):
     ordering = ["controller__name", "number"]
 
 
+class PowerStepInline(admin.TabularInline):
+    """The outlets a whole-machine action switched, in order: read-only like the action."""
+
+    model = PowerStep
+    extra = 0
+    can_delete = False
+    fields = ["position", "operation", "outlet", "outcome", "command_sent_at", "state_before", "state_after", "error"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("outlet__controller")
+
+
 @admin.register(PowerAction)
 class PowerActionAdmin(admin.ModelAdmin):
     """The audit trail of power actions: read-only, since a row is what keeps an action from running twice."""
 
-    list_display = ["requested_at", "operation", "outlet", "machine", "state", "requested_by", "finished_at"]
+    list_display = ["requested_at", "operation", "target", "machine", "state", "requested_by", "finished_at"]
     list_select_related = ["outlet__controller", "machine", "requested_by"]
-    list_filter = ["state", "operation", "controller__site"]
-    search_fields = ["machine__hostname", "controller__name", "reason"]
+    list_filter = ["state", "operation", "scope", "controller__site"]
+    search_fields = ["machine__hostname", "controller__name", "steps__outlet__controller__name", "reason"]
     date_hierarchy = "requested_at"
+    inlines = [PowerStepInline]
+
+    def get_queryset(self, request):
+        steps = PowerStep.objects.select_related("outlet__controller").order_by("position")
+        return super().get_queryset(request).prefetch_related(Prefetch("steps", queryset=steps))
+
+    @admin.display(description="outlet")
+    def target(self, action):
+        return action.target
 
     def has_add_permission(self, request):
         return False

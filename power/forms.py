@@ -1,21 +1,51 @@
 """Forms of the power flow: the request (with the hostname typed to confirm), cancel, reveal a password."""
 
 from django import forms
+from django.conf import settings
 
-from .models import PowerAction, PowerOutlet
+from .models import PowerAction
+
+#: The value of the target choice that switches every outlet of the machine as one action.
+ALL_OUTLETS = "all"
+
+
+def outlet_label(outlet):
+    """An outlet as the form and the pages name it: "pdu-sf-1 outlet 4 (PSU A)"."""
+    return f"{outlet.controller.name} outlet {outlet.number}" + (f" ({outlet.label})" if outlet.label else "")
 
 
 class PowerRequestForm(forms.Form):
-    """What the operator asks for, why, and the hostname typed to prove it is the right machine."""
+    """What the operator asks for, why, and the hostname typed to prove it is the right machine.
 
-    outlet = forms.ModelChoiceField(queryset=PowerOutlet.objects.none(), empty_label=None)
-    operation = forms.ChoiceField(choices=PowerAction.Operation.choices, initial=PowerAction.Operation.CYCLE)
+    `outlet` is ALL_OUTLETS (the default for a machine with more than one) or one outlet's pk; clean()
+    gives back the PowerOutlet, or None for all of them. A machine with one outlet has nothing to choose.
+    """
+
+    outlet = forms.ChoiceField(
+        label="What to switch",
+        widget=forms.RadioSelect,
+        error_messages={
+            "invalid_choice": "Choose all outlets of this machine or one of its own outlets.",
+            "required": "Choose what to switch.",
+        },
+    )
+    operation = forms.ChoiceField(
+        label="What to do",
+        choices=PowerAction.Operation.choices,
+        initial=PowerAction.Operation.CYCLE,
+        widget=forms.RadioSelect,
+        error_messages={"invalid_choice": "Choose power-cycle, power on or power off.", "required": "Choose one."},
+    )
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}),
         max_length=1000,
-        help_text="Goes on the machine's timeline (and its open incident), e.g. “dom0 frozen, no ping, console dead”.",
+        help_text="Goes on the timeline, e.g. “no ping, console dead”.",
     )
-    confirm_hostname = forms.CharField(label="Type the machine's hostname to confirm", max_length=253)
+    confirm_hostname = forms.CharField(
+        label="Type the machine's hostname to confirm",
+        max_length=253,
+        widget=forms.TextInput(attrs={"autocapitalize": "none", "autocorrect": "off", "spellcheck": "false"}),
+    )
     cooldown_override = forms.CharField(
         label="Override the cooldown (admins only): why",
         required=False,
@@ -26,10 +56,36 @@ class PowerRequestForm(forms.Form):
     def __init__(self, *args, machine, **kwargs):
         super().__init__(*args, **kwargs)
         self.machine = machine
-        self.fields["outlet"].queryset = machine.outlets.select_related("controller")
-        self.fields["outlet"].label_from_instance = lambda outlet: (
-            f"{outlet.controller.name} outlet {outlet.number}" + (f" ({outlet.label})" if outlet.label else "")
-        )
+        outlets = sorted(machine.outlets.select_related("controller"), key=lambda o: (o.controller.name, o.number))
+        self.outlets = {str(outlet.pk): outlet for outlet in outlets}
+        field = self.fields["outlet"]
+        if len(outlets) > 1:
+            names = ", ".join(outlet.label or f"{outlet.controller.name} outlet {outlet.number}" for outlet in outlets)
+            whole = f"All outlets of {machine.hostname} ({names}) — off, wait {settings.POWER_ALL_OFF_SECONDS} s, on"
+            singles = [(pk, f"Only {outlet_label(outlet)}") for pk, outlet in self.outlets.items()]
+            field.choices = [(ALL_OUTLETS, whole), *singles]
+            field.initial = ALL_OUTLETS
+        else:
+            # Nothing to choose: the one outlet (or BMC) goes with the form, and a missing value means it too.
+            field.choices = [(pk, outlet_label(outlet)) for pk, outlet in self.outlets.items()]
+            field.initial = next(iter(self.outlets), None)
+            field.required = False
+            field.widget = forms.HiddenInput()
+
+    @property
+    def has_a_choice_of_outlets(self):
+        return len(self.outlets) > 1
+
+    @property
+    def only_outlet(self):
+        """The machine's one outlet when there is nothing to choose, else None (the template names it)."""
+        return None if self.has_a_choice_of_outlets else next(iter(self.outlets.values()), None)
+
+    def clean_outlet(self):
+        value = self.cleaned_data["outlet"] or (None if self.has_a_choice_of_outlets else next(iter(self.outlets)))
+        if value == ALL_OUTLETS:
+            return None
+        return self.outlets[value]
 
     def clean_reason(self):
         reason = self.cleaned_data["reason"].strip()

@@ -7,6 +7,10 @@ once (finish). A task that finds the command already sent never sends it again: 
 the state back instead. Every step is written on the machine's timeline, and on the
 incident people are working on it if there is one (incidents.policy.record): a power action
 never opens an incident of its own.
+
+An action switches one outlet, or every outlet of a machine (a dual-PSU server only goes down when
+all its supplies do): then it walks its PowerSteps in order (off each outlet, wait, on each), and
+each step keeps the same discipline on its own row (command_sent_at set before the command leaves).
 """
 
 from datetime import timedelta
@@ -192,10 +196,18 @@ class PowerAction(models.Model):
         def colour(self):
             return {"succeeded": "green", "failed": "red", "running": "amber", "queued": "blue"}.get(self.value, "grey")
 
+    class Scope(models.TextChoices):
+        OUTLET = "outlet", "One outlet"
+        MACHINE = "machine", "Every outlet of the machine"
+
     ACTIVE_STATES = (State.REQUESTED, State.QUEUED, State.RUNNING)
 
-    outlet = models.ForeignKey(PowerOutlet, on_delete=models.PROTECT, related_name="actions")
-    controller = models.ForeignKey(PowerController, on_delete=models.PROTECT, related_name="actions")
+    # One outlet (outlet and controller set), or every outlet of the machine (neither: its steps name them).
+    scope = models.CharField(max_length=10, choices=Scope.choices, default=Scope.OUTLET)
+    outlet = models.ForeignKey(PowerOutlet, on_delete=models.PROTECT, null=True, blank=True, related_name="actions")
+    controller = models.ForeignKey(
+        PowerController, on_delete=models.PROTECT, null=True, blank=True, related_name="actions"
+    )
     machine = models.ForeignKey(Machine, on_delete=models.SET_NULL, null=True, blank=True, related_name="power_actions")
     incident = models.ForeignKey(
         "incidents.Incident", on_delete=models.SET_NULL, null=True, blank=True, related_name="power_actions"
@@ -239,11 +251,39 @@ class PowerAction(models.Model):
                 condition=models.Q(state__in=["requested", "queued", "running"]),
                 name="poweraction_one_active_per_outlet",
             ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(scope="outlet", outlet__isnull=False, controller__isnull=False)
+                    | models.Q(scope="machine", outlet__isnull=True, controller__isnull=True)
+                ),
+                name="poweraction_scope_matches_its_target",
+            ),
         ]
         indexes = [models.Index(fields=["state", "requested_at"])]
 
     def __str__(self):
-        return f"{self.get_operation_display()} {self.outlet} ({self.get_state_display()})"
+        return f"{self.get_operation_display()} {self.target} ({self.get_state_display()})"
+
+    @property
+    def is_whole_machine(self):
+        return self.scope == self.Scope.MACHINE
+
+    @property
+    def target(self):
+        """What is switched, in words: "pdu-sf-1 outlet 4", or "all outlets of xen1 (PSU A, PSU B)"."""
+        if not self.is_whole_machine:
+            return str(self.outlet)
+        outlets = list(dict.fromkeys(step.outlet for step in self.steps.all()))  # each outlet once, in order
+        names = ", ".join(outlet.label or str(outlet) for outlet in outlets)
+        machine = self.machine or "the machine"
+        return f"all outlets of {machine} ({names})" if names else f"all outlets of {machine}"
+
+    @property
+    def is_manual(self):
+        """True when a person on site does it (a manual controller): nothing is sent, someone marks it done."""
+        if not self.is_whole_machine:
+            return self.controller.driver == PowerController.Driver.MANUAL
+        return any(step.outlet.controller.driver == PowerController.Driver.MANUAL for step in self.steps.all())
 
     @property
     def is_active(self):
@@ -304,16 +344,8 @@ class PowerAction(models.Model):
                 f"A {active.get_operation_display().lower()} of {outlet} is {active.get_state_display().lower()}: "
                 "wait for it to finish before asking for something else."
             )
-        last = cls.objects.filter(outlet=outlet).exclude(command_sent_at=None).order_by("-command_sent_at").first()
-        in_cooldown = last is not None and timezone.now() - last.command_sent_at < controller.cooldown
-        if in_cooldown and not cooldown_override:
-            wait = controller.cooldown - (timezone.now() - last.command_sent_at)
-            raise PowerActionRefused(
-                f"{outlet} was switched {_ago(last.command_sent_at)} ago; the cooldown of "
-                f"{_minutes(controller.cooldown)} ends in {_minutes(wait)}. Only an admin can override it."
-            )
-        if in_cooldown and not getattr(by, "is_superuser", False):
-            raise PowerActionRefused("Only an admin can override the cooldown.")
+        _refuse_if_in_a_whole_machine_action(outlet)
+        in_cooldown = _check_cooldown(outlet, cooldown_override, by)
         # Joins the outage (or maintenance) people are working on, if any; never opens one.
         incident = policy.work_incident(outlet.machine)
         action = cls.objects.create(
@@ -329,6 +361,71 @@ class PowerAction(models.Model):
         override = f" Cooldown overridden: {cooldown_override}" if in_cooldown else ""
         action.record(
             f"{_name(by)} asked for a {action.get_operation_display().lower()} of {outlet}. Reason: {reason}{override}",
+            kind=TimelineEntry.Kind.POWER_REQUESTED,
+            by=by,
+        )
+        return action, True
+
+    @classmethod
+    def request_all_outlets(cls, *, machine, operation, reason, by, cooldown_override=""):
+        """Record one request to switch every outlet of `machine` (off all, wait, on all for a cycle), with its
+        steps, and write one POWER_REQUESTED on the machine's timeline.
+
+        Like request(): returns (action, created), joins the same whole-machine action if it is still running,
+        raises PowerActionRefused when any outlet is busy or in its cooldown. The caller queues it on commit.
+        """
+        try:
+            with transaction.atomic():
+                return cls._request_all_outlets(machine, operation, reason, by, cooldown_override)
+        except IntegrityError:
+            # Two requests raced past the checks; the unique constraints let one in: join or refuse it.
+            with transaction.atomic():
+                return cls._request_all_outlets(machine, operation, reason, by, cooldown_override)
+
+    @classmethod
+    def _request_all_outlets(cls, machine, operation, reason, by, cooldown_override):
+        # Lock every outlet in primary-key order, like a single request locks its one: two requests that share
+        # an outlet wait for each other here (and never deadlock), so neither sees the other's outlet as free.
+        locked = list(PowerOutlet.objects.select_for_update(of=("self",)).filter(machine=machine).order_by("pk"))
+        if not locked:
+            raise PowerActionRefused(f"{machine} has no switched outlet or BMC.")
+        outlets = sorted(
+            PowerOutlet.objects.filter(pk__in=[outlet.pk for outlet in locked]).select_related("controller"),
+            key=lambda outlet: (outlet.controller.name, outlet.number),
+        )
+        same = cls.objects.filter(
+            scope=cls.Scope.MACHINE, machine=machine, operation=operation, state__in=cls.ACTIVE_STATES
+        ).first()
+        if same is not None and {step.outlet_id for step in same.steps.all()} == {o.pk for o in outlets}:
+            return same, False
+        for outlet in outlets:
+            active = cls.objects.filter(outlet=outlet, state__in=cls.ACTIVE_STATES).first()
+            if active is not None:
+                raise PowerActionRefused(
+                    f"A {active.get_operation_display().lower()} of {outlet} is {active.get_state_display().lower()}:"
+                    f" wait for it to finish before switching all outlets of {machine}."
+                )
+            _refuse_if_in_a_whole_machine_action(outlet)
+        overridden = [outlet for outlet in outlets if _check_cooldown(outlet, cooldown_override, by)]
+        action = cls.objects.create(
+            scope=cls.Scope.MACHINE,
+            machine=machine,
+            incident=policy.work_incident(machine),
+            operation=operation,
+            reason=reason,
+            requested_by=by,
+            cooldown_override_reason=cooldown_override if overridden else "",
+        )
+        PowerStep.objects.bulk_create(PowerStep.plan(action, outlets))
+        override = f" Cooldown overridden: {cooldown_override}" if overridden else ""
+        plan = {
+            cls.Operation.CYCLE: f"off one by one, {settings.POWER_ALL_OFF_SECONDS} s off, then on one by one",
+            cls.Operation.OFF: "off one by one",
+            cls.Operation.ON: "on one by one",
+        }[operation]
+        action.record(
+            f"{_name(by)} asked for a {action.get_operation_display().lower()} of {action.target}: {plan}. "
+            f"Reason: {reason}{override}",
             kind=TimelineEntry.Kind.POWER_REQUESTED,
             by=by,
         )
@@ -357,20 +454,29 @@ class PowerAction(models.Model):
         requested = models.Q(state=cls.State.REQUESTED, requested_at__lt=now - timedelta(minutes=1))
         queued = models.Q(state=cls.State.QUEUED, dispatched_at__lt=now - timedelta(minutes=5))
         abandoned = (
-            models.Q(state=cls.State.RUNNING, started_at__lt=now - lease)
+            models.Q(state=cls.State.RUNNING, scope=cls.Scope.OUTLET, started_at__lt=now - lease)
             & (models.Q(controller__locked_until__isnull=True) | models.Q(controller__locked_until__lt=now))
             & ~models.Q(controller__driver=PowerController.Driver.MANUAL)
         )
-        return cls.objects.filter(requested | queued | abandoned).order_by("requested_at")
+        # A whole-machine run holds the lease of the controller of the step it is on (and through the wait):
+        # when none of its controllers is leased any more, its worker is gone.
+        steps = PowerStep.objects.filter(action=models.OuterRef("pk"))
+        abandoned_machine = (
+            models.Q(state=cls.State.RUNNING, scope=cls.Scope.MACHINE, started_at__lt=now - lease)
+            & ~models.Exists(steps.filter(outlet__controller__locked_until__gte=now))
+            & ~models.Exists(steps.filter(outlet__controller__driver=PowerController.Driver.MANUAL))
+        )
+        return cls.objects.filter(requested | queued | abandoned | abandoned_machine).order_by("requested_at")
 
     @classmethod
     def overdue_manual(cls, now=None):
         """Manual actions nobody marked done within POWER_MANUAL_DEADLINE_HOURS; the sweep fails them."""
         now = now or timezone.now()
         deadline = now - timedelta(hours=settings.POWER_MANUAL_DEADLINE_HOURS)
-        return cls.objects.filter(
-            state__in=cls.ACTIVE_STATES, controller__driver=PowerController.Driver.MANUAL, requested_at__lt=deadline
+        manual = models.Q(controller__driver=PowerController.Driver.MANUAL) | models.Q(
+            scope=cls.Scope.MACHINE, steps__outlet__controller__driver=PowerController.Driver.MANUAL
         )
+        return cls.objects.filter(manual, state__in=cls.ACTIVE_STATES, requested_at__lt=deadline).distinct()
 
     def claim(self):
         """Move a requested or queued action to running; False if it was not waiting (someone else has it)."""
@@ -440,6 +546,9 @@ class PowerAction(models.Model):
         error = f"Cancelled by {_name(by)}: {reason}"
         if self.command_sent_at is not None:
             error += " The command had already gone out: check the outlet before asking again."
+        elif self.is_whole_machine and self.steps.exclude(command_sent_at=None).exists():
+            # The worker turns back on what it turned off, and sends nothing else (tasks._why_skip).
+            error += " Some outlets had already been switched: check them before asking again."
         return self.fail(error, by=by)
 
     def mark_done_on_site(self, *, by):
@@ -462,14 +571,166 @@ class PowerAction(models.Model):
             )
             if not updated:
                 return False
+            if self.is_whole_machine:
+                # The outlets are free for the next action (the unique constraint on held steps).
+                self.steps.filter(holds_outlet=True).update(holds_outlet=False)
             self.refresh_from_db()
             verdict = "done" if succeeded else "FAILED"
-            text = f"{self.get_operation_display()} of {self.outlet} {verdict} in {_seconds(self.duration)}"
+            text = f"{self.get_operation_display()} of {self.target} {verdict} in {_seconds(self.duration)}"
             text += f": {self.result}" if succeeded else f": {error}"
             if performed_by is not None:
                 text += f" (done on site by {_name(performed_by)})"
             self.record(text, kind=TimelineEntry.Kind.POWER_DONE, by=by)
         return True
+
+
+class PowerStep(models.Model):
+    """One outlet switched off or on as part of a whole-machine action; walked in `position` order.
+
+    The same discipline as a single action, per step: command_sent_at is set by a conditional UPDATE just
+    before the command leaves, and a step whose command was recorded is never sent again, only read back.
+    """
+
+    class Operation(models.TextChoices):
+        OFF = "off", "Off"
+        ON = "on", "On"
+
+    class Outcome(models.TextChoices):
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+
+        @property
+        def colour(self):
+            return {"done": "green", "failed": "red"}.get(self.value, "grey")
+
+    action = models.ForeignKey(PowerAction, on_delete=models.CASCADE, related_name="steps")
+    position = models.PositiveSmallIntegerField()
+    outlet = models.ForeignKey(PowerOutlet, on_delete=models.PROTECT, related_name="power_steps")
+    operation = models.CharField(max_length=3, choices=Operation.choices)
+    undo_only = models.BooleanField(
+        default=False,
+        help_text="An on step of a power-off: runs only to turn an outlet back on when a later off failed.",
+    )
+    # True on the first step of each outlet while the action is active: the unique constraint below keeps
+    # two whole-machine actions off one outlet, as poweraction_one_active_per_outlet does for single ones.
+    holds_outlet = models.BooleanField(default=False, editable=False)
+    command_sent_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set just before the command goes out: after this, never send it again."
+    )
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, blank=True)
+    state_before = models.CharField(max_length=10, choices=PowerState.choices, blank=True)
+    state_after = models.CharField(max_length=10, choices=PowerState.choices, blank=True)
+    result = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["action", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["action", "position"], name="powerstep_one_per_position"),
+            models.UniqueConstraint(
+                fields=["outlet"], condition=models.Q(holds_outlet=True), name="powerstep_one_active_per_outlet"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(finished_at__isnull=True, outcome="")
+                | models.Q(finished_at__isnull=False, outcome__in=["done", "failed", "skipped"]),
+                name="powerstep_finished_has_an_outcome",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_operation_display()} {self.outlet}"
+
+    @property
+    def outlet_name(self):
+        """The outlet as a volunteer finds it: "pdu-sf-1 outlet 4 (PSU A)"."""
+        return f"{self.outlet} ({self.outlet.label})" if self.outlet.label else str(self.outlet)
+
+    @classmethod
+    def plan(cls, action, outlets):
+        """The unsaved steps of a whole-machine `action` over `outlets` (in order): offs, then ons."""
+        op = PowerAction.Operation
+        offs = [(outlet, cls.Operation.OFF, False) for outlet in outlets if action.operation != op.ON]
+        ons = [(outlet, cls.Operation.ON, action.operation == op.OFF) for outlet in outlets]
+        steps, held = [], set()
+        for position, (outlet, operation, undo_only) in enumerate(offs + ons, start=1):
+            steps.append(
+                cls(
+                    action=action,
+                    position=position,
+                    outlet=outlet,
+                    operation=operation,
+                    undo_only=undo_only,
+                    holds_outlet=outlet.pk not in held,
+                )
+            )
+            held.add(outlet.pk)
+        return steps
+
+    def mark_command_sent(self, state_before):
+        """Record that this step's command is leaving now; False if it already left (never send it again)."""
+        now = timezone.now()
+        marked = PowerStep.objects.filter(pk=self.pk, command_sent_at=None, finished_at=None).update(
+            command_sent_at=now, state_before=state_before
+        )
+        if marked:
+            self.command_sent_at, self.state_before = now, state_before
+        return marked == 1
+
+    def note(self, **fields):
+        """Save what is known so far (state_before, state_after, error) for the page's live progress."""
+        PowerStep.objects.filter(pk=self.pk).update(**fields)
+        for name, value in fields.items():
+            setattr(self, name, value)
+
+    def finish(self, outcome, *, result="", error="", state_after=""):
+        """Record the step's outcome once; False if it was already recorded (another run got there first)."""
+        now = timezone.now()
+        changes = {"finished_at": now, "outcome": outcome, "result": result, "error": error}
+        if state_after:
+            changes["state_after"] = state_after
+        updated = PowerStep.objects.filter(pk=self.pk, finished_at=None).update(**changes)
+        self.refresh_from_db()
+        return updated == 1
+
+
+def _refuse_if_in_a_whole_machine_action(outlet):
+    # The flag is what the unique constraint sees; the state says why (they change together in _end).
+    holding = models.Q(holds_outlet=True) | models.Q(action__state__in=PowerAction.ACTIVE_STATES)
+    busy = PowerStep.objects.filter(holding, outlet=outlet).select_related("action__machine").first()
+    if busy is not None:
+        action = busy.action
+        raise PowerActionRefused(
+            f"{outlet} is part of a {action.get_operation_display().lower()} of all outlets of {action.machine}, "
+            f"{action.get_state_display().lower()}: wait for it to finish before asking for something else."
+        )
+
+
+def _last_switched(outlet):
+    """When a command last went to `outlet`, by a single action or a step of a whole-machine one; None if never."""
+    times = [
+        PowerAction.objects.filter(outlet=outlet).aggregate(last=models.Max("command_sent_at"))["last"],
+        PowerStep.objects.filter(outlet=outlet).aggregate(last=models.Max("command_sent_at"))["last"],
+    ]
+    times = [when for when in times if when is not None]
+    return max(times) if times else None
+
+
+def _check_cooldown(outlet, override, by):
+    """True if `outlet` is in its cooldown and an admin overrides it; raises PowerActionRefused if not allowed."""
+    cooldown = outlet.controller.cooldown
+    last = _last_switched(outlet)
+    in_cooldown = last is not None and timezone.now() - last < cooldown
+    if in_cooldown and not override:
+        wait = cooldown - (timezone.now() - last)
+        raise PowerActionRefused(
+            f"{outlet} was switched {_ago(last)} ago; the cooldown of "
+            f"{_minutes(cooldown)} ends in {_minutes(wait)}. Only an admin can override it."
+        )
+    if in_cooldown and not getattr(by, "is_superuser", False):
+        raise PowerActionRefused("Only an admin can override the cooldown.")
+    return in_cooldown
 
 
 class PowerActionRefused(Exception):

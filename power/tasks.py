@@ -1,5 +1,8 @@
 """Celery tasks for power actions: run one (exactly once), and the sweep that re-sends stuck ones.
 
+An action on one outlet is carried out by carry_out(); an action on every outlet of a machine walks its
+steps (_run_whole_machine), each step under the lease of its own controller and exactly once.
+
 Tasks take a primary key only: no address, user name or password ever travels through the broker or the result
 backend, and log lines name the action and controller, never a credential.
 """
@@ -13,13 +16,15 @@ from celery import Task, shared_task
 from django.conf import settings
 from django.db import InterfaceError, transaction
 from django.db import OperationalError as DatabaseOperationalError
+from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from hosts.models import Monitor
 from incidents.models import TimelineEntry
 
 from .drivers import PowerError, TransportError, get_driver
-from .models import PowerAction, PowerState
+from .drivers.manual import instructions
+from .models import PowerAction, PowerState, PowerStep
 
 logger = logging.getLogger(__name__)
 # A task whose database went away comes back this many times (1, 2, 4, 8, then every 15 s: about 4 minutes);
@@ -68,6 +73,8 @@ def _run_power_action(task, action_pk):
     action = action.first()
     if action is None or action.is_finished:
         return {"action": action_pk, "state": action.state if action else "missing"}
+    if action.is_whole_machine:
+        return _run_whole_machine(task, action)
     controller = action.controller
     lease = Lease(controller, f"{task.request.hostname or 'local'}/{uuid.uuid4().hex[:12]}")
     if not _wait_for_lock(controller, lease.token, lease.ttl):
@@ -301,6 +308,255 @@ def _verify(action, driver, *, resumed, lost_answer="", lease=None):
         action.finish(succeeded=False, error=error, state_after=current)
     if action.state == PowerAction.State.SUCCEEDED and action.machine_id and action.machine.monitors.exists():
         check_machine_answers.apply_async((action.pk,), countdown=settings.POWER_BOOT_GRACE_SECONDS)
+
+
+# --- Every outlet of a machine -----------------------------------------------------------------
+
+
+def _run_whole_machine(task, action):
+    """run_power_action for an action on every outlet of a machine: walk its steps in order, then record
+    the outcome once. Safe to run twice: every step is decided by its own row, under its controller's lease."""
+    if action.state in (PowerAction.State.REQUESTED, PowerAction.State.QUEUED) and not action.claim():
+        action.refresh_from_db()
+        if action.is_finished:
+            return {"action": action.pk, "state": action.state}
+    # Running already: a worker died and the sweep or Celery sent it again, or a twin of this task runs now.
+    if action.is_manual:
+        # Someone on site switches every outlet (the wait between off and on needs one pair of hands).
+        action.note_progress("\n".join(instructions(action)))
+        return {"action": action.pk, "state": action.state}
+    token = f"{task.request.hostname or 'local'}/{uuid.uuid4().hex[:12]}"
+    try:
+        outcome = _walk_steps(action, token)
+    except (DatabaseOperationalError, InterfaceError):
+        raise
+    except Exception as exc:
+        # A bug nobody foresaw: never leave the outlets held by a running row, and say what they read.
+        logger.error("power action %s: unexpected %s", action.pk, type(exc).__name__)
+        action.fail(
+            f"Switchboard hit an unexpected error ({type(exc).__name__}) half-way through. {_readings(action)} "
+            "Check the outlets before trying again. An admin can find the details in the worker's log."
+        )
+        outcome = "done"
+    if outcome == "lock":
+        lock_waits = max(task.request.retries - action.transport_retries, 0)
+        if lock_waits >= settings.POWER_LOCK_RETRIES:
+            action.fail(
+                f"A controller was busy with other commands for too long, so Switchboard stopped. {_readings(action)} "
+                "Some outlets may still be off: check them before trying again."
+            )
+        else:
+            action.note_retry(transport=False)
+            raise task.retry(countdown=2, max_retries=None)
+    elif outcome == "retry":
+        # A controller did not answer before a step's command went out (nothing was sent for that step).
+        tries = action.transport_retries
+        action.note_retry(transport=True)
+        raise task.retry(countdown=min(2 ** (tries + 1), 30), max_retries=None)
+    action.refresh_from_db()
+    return {"action": action.pk, "state": action.state}
+
+
+def _walk_steps(action, token):
+    """Carry out what is left of the steps, one controller command at a time; "done", "retry" or "lock"."""
+    for step in action.steps.select_related("outlet__controller").order_by("position"):
+        step.refresh_from_db()
+        if step.finished_at is not None:
+            continue
+        steps = list(action.steps.select_related("outlet__controller").order_by("position"))
+        skip = _why_skip(action, step, steps)
+        if skip:
+            step.finish(PowerStep.Outcome.SKIPPED, result=skip)
+            continue
+        controller = step.outlet.controller
+        lease = Lease(controller, token)
+        if not _wait_for_lock(controller, lease.token, lease.ttl):
+            return "lock"
+        try:
+            outcome = _run_step(action, step, lease, off_until=_off_until(action, step, steps))
+        finally:
+            controller.release_lock(lease.token)
+        if outcome == "retry":
+            return "retry"
+    _finish_whole_machine(action)
+    return "done"
+
+
+def _undoing(action, steps):
+    """True once an off failed (or someone cancelled the action): no more offs, only turning back on."""
+    action.refresh_from_db(fields=["state"])
+    failed_off = any(s.operation == PowerStep.Operation.OFF and s.outcome == PowerStep.Outcome.FAILED for s in steps)
+    return failed_off or not action.is_active
+
+
+def _why_skip(action, step, steps):
+    """Why this step must not run now (a sentence for the page), or "" to run it."""
+    undoing = _undoing(action, steps)
+    if step.operation == PowerStep.Operation.OFF:
+        return "Not sent: an earlier step failed, so Switchboard stopped switching off." if undoing else ""
+    if not undoing:
+        return "Not needed: every outlet went off." if step.undo_only else ""
+    switched_off = any(
+        s.outlet_id == step.outlet_id and s.operation == PowerStep.Operation.OFF and s.command_sent_at for s in steps
+    )
+    return "" if switched_off else "Not sent: Switchboard had not switched this outlet off."
+
+
+def _off_until(action, step, steps):
+    """For the first on of a cycle: the moment every outlet has been off for POWER_ALL_OFF_SECONDS; else None."""
+    if action.operation != PowerAction.Operation.CYCLE or step.operation != PowerStep.Operation.ON:
+        return None
+    if _undoing(action, steps):
+        return None  # turning back on what an aborted cycle turned off: at once
+    offs = [s.finished_at for s in steps if s.operation == PowerStep.Operation.OFF and s.finished_at]
+    return max(offs) + timedelta(seconds=settings.POWER_ALL_OFF_SECONDS) if offs else None
+
+
+def _run_step(action, step, lease, *, off_until=None):
+    """Switch one outlet off or on, exactly once, and read it back; returns "done" or "retry"."""
+    number, name, target = step.outlet.number, step.outlet_name, PowerState(step.operation)
+    driver = None
+    try:
+        driver = get_driver(step.outlet.controller)
+        lost_answer = ""
+        if step.command_sent_at is None:
+            _wait_until(off_until, lease)
+            try:
+                before = driver.state(number)
+            except TransportError as exc:
+                if action.transport_retries < settings.POWER_TRANSPORT_RETRIES:
+                    action.note_error(str(exc))
+                    return "retry"
+                step.finish(PowerStep.Outcome.FAILED, error=f"{exc} Nothing was sent to {name}.")
+                return "done"
+            except PowerError as exc:
+                step.finish(PowerStep.Outcome.FAILED, error=f"{exc} Nothing was sent to {name}.")
+                return "done"
+            step.note(state_before=before, state_after=before)
+            if before == target:
+                step.finish(PowerStep.Outcome.DONE, result=f"{name} was already {before}; nothing was sent.")
+                return "done"
+            if step.mark_command_sent(before):
+                lease.renew()
+                try:
+                    step.note(result=getattr(driver, step.operation)(number))
+                except TransportError as exc:
+                    # It may or may not have arrived: never resend it; read back what the outlet says.
+                    lost_answer = f"No answer to the command: {exc}"
+                except PowerError as exc:
+                    step.finish(PowerStep.Outcome.FAILED, error=str(exc), state_after=_read(driver, number))
+                    return "done"
+        else:
+            step.note(result=f"{step.result} The command had gone out before a worker stopped; not sent again.")
+        _verify_step(step, driver, lease, target, lost_answer)
+        return "done"
+    except (DatabaseOperationalError, InterfaceError):
+        raise
+    except Exception as exc:
+        logger.error("power action %s step %s: unexpected %s", action.pk, step.position, type(exc).__name__)
+        step.refresh_from_db()
+        sent = "its command had gone out" if step.command_sent_at else "nothing was sent"
+        step.finish(
+            PowerStep.Outcome.FAILED,
+            error=f"Switchboard hit an unexpected error ({type(exc).__name__}) on {name}; {sent}.",
+            state_after=_read(driver, number) if driver is not None else "",
+        )
+        return "done"
+    finally:
+        if driver is not None:
+            driver.close()
+
+
+def _wait_until(moment, lease):
+    """Sleep until `moment` (None: not at all), renewing the lease so that the sweep sees the run alive."""
+    while moment is not None:
+        remaining = (moment - timezone.now()).total_seconds()
+        if remaining <= 0:
+            return
+        lease.renew()
+        time.sleep(min(max(settings.POWER_POLL_INTERVAL, 0.01), remaining))
+
+
+def _read(driver, number):
+    try:
+        return driver.state(number)
+    except Exception:  # noqa: BLE001 - reading back is a courtesy; the failure being recorded is what matters
+        return PowerState.UNKNOWN
+
+
+def _verify_step(step, driver, lease, target, lost_answer):
+    """Poll the outlet until it reads `target` or POWER_VERIFY_SECONDS pass, then record the step's outcome."""
+    deadline = time.monotonic() + settings.POWER_VERIFY_SECONDS
+    seen, last_error = [], ""
+    while True:
+        lease.renew()
+        try:
+            current, last_error = driver.state(step.outlet.number), ""
+        except PowerError as exc:
+            current, last_error = PowerState.UNKNOWN, str(exc)
+        if not seen or seen[-1] != current:
+            seen.append(current)
+            step.note(state_after=current)
+        if current == target or time.monotonic() > deadline:
+            break
+        time.sleep(settings.POWER_POLL_INTERVAL)
+    path = " → ".join(str(state) for state in seen)
+    if current == target:
+        result = f"{step.result} {step.outlet_name} reads {current} (seen: {path}).".strip()
+        if lost_answer:
+            result += " The command's answer was lost, so check it before trying again."
+        step.finish(PowerStep.Outcome.DONE, result=result, state_after=current)
+        return
+    error = f"{step.outlet_name} did not read {target} within {settings.POWER_VERIFY_SECONDS:g} s (seen: {path})."
+    if lost_answer:
+        error = f"{lost_answer} {error}"
+    if last_error:
+        error += f" Last error: {last_error}"
+    step.finish(PowerStep.Outcome.FAILED, error=error, state_after=current)
+
+
+def _readings(action):
+    """What each outlet of a whole-machine action read last, in words: "Now: ... reads on; ... reads off."."""
+    last = {}
+    for step in action.steps.select_related("outlet__controller").order_by("position"):
+        reading = step.state_after or step.state_before
+        if reading or step.outlet_name not in last:
+            last[step.outlet_name] = reading
+    told = [f"{name} reads {reading}" if reading else f"{name} could not be read" for name, reading in last.items()]
+    return "Now: " + "; ".join(told) + "."
+
+
+def _finish_whole_machine(action):
+    """Record the outcome of a whole-machine action once, with what each outlet did (one POWER_DONE entry)."""
+    steps = list(action.steps.select_related("outlet__controller").order_by("position"))
+    failed = [step for step in steps if step.outcome == PowerStep.Outcome.FAILED]
+    per_outlet = {}
+    for step in steps:
+        if step.outcome == PowerStep.Outcome.DONE:
+            done = f"switched {step.operation}" if step.command_sent_at else f"already {step.state_after}"
+            per_outlet.setdefault(step.outlet_name, []).append(done)
+        elif step.outcome == PowerStep.Outcome.FAILED:
+            per_outlet.setdefault(step.outlet_name, []).append(f"{step.operation} FAILED")
+    told = "; ".join(f"{name}: {', '.join(what)}" for name, what in per_outlet.items())
+    readings = {step.state_after for step in steps if step.state_after}
+    state_after = readings.pop() if len(readings) == 1 else PowerState.UNKNOWN
+    if not failed:
+        waited = (
+            f" All were off for at least {settings.POWER_ALL_OFF_SECONDS} s."
+            if action.operation == PowerAction.Operation.CYCLE
+            else ""
+        )
+        result = f"{told}.{waited} {_monitor_summary(action)}".strip()
+        finished = action.finish(succeeded=True, result=result, state_after=state_after)
+        if finished and action.machine_id and action.machine.monitors.exists():
+            check_machine_answers.apply_async((action.pk,), countdown=settings.POWER_BOOT_GRACE_SECONDS)
+        return
+    first = failed[0]
+    error = first.error
+    if first.operation == PowerStep.Operation.OFF:
+        error += " Switchboard stopped there and turned back on what it had turned off."
+    error += f" {told}. {_readings(action)} Check the outlets before trying again."
+    action.finish(succeeded=False, error=error, state_after=state_after)
 
 
 def _monitor_summary(action):

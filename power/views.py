@@ -2,18 +2,19 @@
 and reveal a BMC password in an outage. Operators with a fresh MFA code only; members may watch."""
 
 from django.contrib import messages
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from coop.models import Organization
-from core.access import is_operator, member_required, operator_required
+from core.access import held_form_data, is_operator, member_required, operator_required
 from hosts.shortcuts import get_machine_or_404
 
-from .drivers.manual import ManualDriver
+from .drivers.manual import instructions
 from .forms import CancelForm, PowerRequestForm, RevealForm
-from .models import PowerAction, PowerActionRefused, PowerController, PowerOutlet
+from .models import PowerAction, PowerActionRefused, PowerController, PowerOutlet, PowerStep
 from .tasks import queue_power_action
 
 # A power action or a password reveal needs a code from the authenticator app this recent (seconds).
@@ -30,10 +31,16 @@ def _who_goes_down(machine):
     return guests, owners
 
 
+def _with_steps():
+    """The steps of whole-machine actions, fetched in one query for a list of actions."""
+    return Prefetch("steps", queryset=PowerStep.objects.select_related("outlet__controller").order_by("position"))
+
+
 def _recent_actions(machine):
     return (
         PowerAction.objects.filter(machine=machine)
         .select_related("outlet__controller", "requested_by", "performed_by")
+        .prefetch_related(_with_steps())
         .order_by("-requested_at", "-pk")[:RECENT_ACTIONS]
     )
 
@@ -44,17 +51,25 @@ def power_request(request: HttpRequest, hostname):
     machine = get_machine_or_404(hostname)
     if not machine.outlets.exists():
         raise Http404("This machine has no switched outlet or BMC.")
-    form = PowerRequestForm(request.POST or None, machine=machine)
+    if request.method == "POST":
+        form = PowerRequestForm(request.POST, machine=machine)
+    else:
+        # What was typed before a second-factor detour comes back, so the detour costs a tap, not the typing.
+        form = PowerRequestForm(initial=held_form_data(request), machine=machine)
     if request.method == "POST" and form.is_valid():
         override = form.cleaned_data["cooldown_override"].strip()
+        asked = {
+            "operation": form.cleaned_data["operation"],
+            "reason": form.cleaned_data["reason"],
+            "by": request.user,
+            "cooldown_override": override if request.user.is_superuser else "",
+        }
+        outlet = form.cleaned_data["outlet"]
         try:
-            action, created = PowerAction.request(
-                outlet=form.cleaned_data["outlet"],
-                operation=form.cleaned_data["operation"],
-                reason=form.cleaned_data["reason"],
-                by=request.user,
-                cooldown_override=override if request.user.is_superuser else "",
-            )
+            if outlet is None:
+                action, created = PowerAction.request_all_outlets(machine=machine, **asked)
+            else:
+                action, created = PowerAction.request(outlet=outlet, **asked)
         except PowerActionRefused as refusal:
             form.add_error(None, str(refusal))
         else:
@@ -73,13 +88,19 @@ def power_request(request: HttpRequest, hostname):
 def power_action(request: HttpRequest, hostname, pk):
     machine = get_machine_or_404(hostname)
     action = get_object_or_404(
-        PowerAction.objects.select_related("outlet__controller__site", "requested_by", "performed_by", "incident"),
+        PowerAction.objects.select_related(
+            "outlet__controller__site", "requested_by", "performed_by", "incident"
+        ).prefetch_related(_with_steps()),
         pk=pk,
         machine=machine,
     )
-    steps = ManualDriver(action.controller).steps(action) if action.controller.driver == "manual" else []
+    steps = instructions(action) if action.is_manual else []
     context = {"machine": machine, "action": action, "steps": steps, "user_is_operator": is_operator(request.user)}
     if request.htmx and not request.htmx.boosted:
+        # The last poll, once the action has ended, also empties the page's controls outside the fragment
+        # (the cancel form) with an out-of-band swap: the page then matches what can still be done.
+        page = reverse("power_action", args=[machine.hostname, action.pk])
+        context["swap_out_controls"] = action.is_finished and request.htmx.current_url_abs_path == page
         return render(request, "power/_action.html", context)
     return render(request, "power/action.html", context)
 
@@ -89,7 +110,9 @@ def power_action(request: HttpRequest, hostname, pk):
 def power_action_done(request: HttpRequest, hostname, pk):
     """A person on site says they switched it (manual controllers only)."""
     machine = get_machine_or_404(hostname)
-    action = get_object_or_404(PowerAction, pk=pk, machine=machine, controller__driver="manual")
+    action = get_object_or_404(PowerAction, pk=pk, machine=machine)
+    if not action.is_manual:
+        raise Http404("Only an action a person does on site is marked done by hand.")
     if not action.mark_done_on_site(by=request.user):
         messages.info(request, "This action was already finished.")
     return redirect("power_action", hostname=machine.hostname, pk=action.pk)

@@ -440,6 +440,8 @@ POWER_TRANSPORT_RETRIES = env_int("POWER_TRANSPORT_RETRIES", 3)
 POWER_POLL_INTERVAL = env_int("POWER_POLL_INTERVAL_MS", 500) / 1000
 # After a cycle the outlet may still read on for a moment: wait this long to see it go off before trusting "on".
 POWER_CYCLE_SEEN_OFF_SECONDS = env_int("POWER_CYCLE_SEEN_OFF_SECONDS", 5)
+# A cycle of all of a machine's outlets keeps them all off this long (seconds) before switching them back on.
+POWER_ALL_OFF_SECONDS = env_int("POWER_ALL_OFF_SECONDS", 10)
 # A machine needs time to boot before its monitors can say whether it answers after a power action.
 POWER_BOOT_GRACE_SECONDS = env_int("POWER_BOOT_GRACE_SECONDS", 180)
 # A task sent this many times without an outcome is failed by the sweep instead of being sent forever.

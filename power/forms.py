@@ -81,6 +81,19 @@ class PowerRequestForm(forms.Form):
         """The machine's one outlet when there is nothing to choose, else None (the template names it)."""
         return None if self.has_a_choice_of_outlets else next(iter(self.outlets.values()), None)
 
+    @property
+    def wants_other_choices(self):
+        """True when the form shows a choice other than the usual one (all outlets, power-cycle): keep it in view."""
+        if self["outlet"].errors or self["operation"].errors:
+            return True
+        outlet, operation = self["outlet"].value(), self["operation"].value()
+        usual_outlet = ALL_OUTLETS if self.has_a_choice_of_outlets else None
+        return (usual_outlet is not None and outlet not in (None, "", usual_outlet)) or operation not in (
+            None,
+            "",
+            PowerAction.Operation.CYCLE,
+        )
+
     def clean_outlet(self):
         value = self.cleaned_data["outlet"] or (None if self.has_a_choice_of_outlets else next(iter(self.outlets)))
         if value == ALL_OUTLETS:

@@ -37,9 +37,14 @@ def site_list(request: HttpRequest):
 def site_detail(request: HttpRequest, slug):
     site = _get_site(slug)
     machines = site.machines.with_monitor_state().select_related("owner")
+    roster = SiteAccess.objects.roster(site)
+    access = paginate(request, roster)
+    # The first screen's person to call is the roster's first, whichever page of it is shown.
+    first_access = access[0] if access.number == 1 and access.object_list else roster.first()
     context = {
         "site": site,
-        "access": paginate(request, SiteAccess.objects.roster(site)),
+        "access": access,
+        "first_access": first_access,
         "machines": machines[:DETAIL_ROWS],
         "machine_count": machines.count(),
         "runbooks": Runbook.objects.filter(site=site)[:DETAIL_ROWS],

@@ -75,7 +75,8 @@ def machine_detail(request: HttpRequest, hostname):
         "monitors": monitors,
         "monitor_changes": attach_history(monitors),
         "open_incidents": _open_incidents(incidents),
-        "access": SiteAccess.objects.roster(machine.site)[:DETAIL_ROWS],
+        # A list: the first screen shows its first person (the one to call), the access card all of them.
+        "access": list(SiteAccess.objects.roster(machine.site)[:DETAIL_ROWS]),
         "admins": machine.admins.select_related("organization").prefetch_related("contact_methods")[:DETAIL_ROWS],
         "outlets": machine.outlets.select_related("controller"),
         "guests": guests[:DETAIL_ROWS],
@@ -124,9 +125,15 @@ def guest_detail(request: HttpRequest, name):
     guest = get_guest_or_404(name)
     incidents = Incident.objects.touching_guest(guest)
     monitors = list(guest.monitors.select_related("status"))
+    machine = guest.machine
     context = {
         "guest": guest,
-        "machine": guest.machine,
+        "machine": machine,
+        # The first screen: who can get into the host's building, and whether its power can be cycled from here.
+        "first_access": SiteAccess.objects.roster(machine.site).first(),
+        "machine_has_outlets": machine.outlets.exists(),
+        "user_is_operator": is_operator(request.user),
+        "contacts": list(guest.contacts.to_call()[:DETAIL_ROWS]),
         "monitors": monitors,
         "monitor_changes": attach_history(monitors),
         "open_incidents": _open_incidents(incidents),

@@ -189,7 +189,7 @@ def test_the_machine_page_shows_the_sparkline_uptime_and_latest_changes(member_c
     html = member_client.get(f"/machines/{xen1.hostname}/").content.decode()
 
     start = html.index('<ul class="monitors">')
-    head = html[start : html.index("</header>", start)]
+    head = html[start : html.index("</section>", start)]
     assert '<svg class="sparkline"' in head and "<path d=" in head
     assert head.count('<rect class="failed"') == 2
     svg = head[head.index("<svg") : head.index("</svg>")]

@@ -144,7 +144,9 @@ _HELD_FORM_SESSION_KEY = "switchboard_held_form"
 # A form typed before a code was asked for waits this long (seconds) for the volunteer to come back.
 HELD_FORM_SECONDS = 900
 _HELD_FORM_MAX_CHARS = 20_000
-_NEVER_HELD = ("csrfmiddlewaretoken", "password", "secret", "token", "code")
+# Never kept: tokens and secrets, and the typed hostname (it must be typed again: that is its point).
+_NEVER_HELD = ("csrfmiddlewaretoken", "pass", "secret", "token", "code", "key", "community", "pin", "confirm")
+_HELD_FORM_MAX_FIELDS = 50
 
 
 def _hold_what_was_typed(request):
@@ -161,7 +163,8 @@ def _hold_what_was_typed(request):
             for name, values in request.POST.lists()
             if not any(word in name.lower() for word in _NEVER_HELD)
         }
-        if sum(len(value) for values in fields.values() for value in values) <= _HELD_FORM_MAX_CHARS:
+        size = sum(len(name) + sum(len(value) for value in values) for name, values in fields.items())
+        if size <= _HELD_FORM_MAX_CHARS and len(fields) <= _HELD_FORM_MAX_FIELDS:
             path = urlsplit(back).path
             request.session[_HELD_FORM_SESSION_KEY] = {"path": path, "fields": fields, "at": time.time()}
     return back
@@ -196,7 +199,9 @@ def _back_to(request):
     referer = request.headers.get("referer", "")
     if url_has_allowed_host_and_scheme(referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         parts = urlsplit(referer)
-        return parts.path + (f"?{parts.query}" if parts.query else "")
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        if path.startswith("/") and not path.startswith(("//", "/\\")):
+            return path
     return "/"
 
 

@@ -373,6 +373,9 @@ def _walk_steps(action, token):
         if not _wait_for_lock(controller, lease.token, lease.ttl):
             return "lock"
         try:
+            step.refresh_from_db()
+            if step.finished_at is not None:
+                continue  # another run of this action did it while this one waited for the controller
             outcome = _run_step(action, step, lease, off_until=_off_until(action, step, steps))
         finally:
             controller.release_lock(lease.token)
@@ -392,6 +395,11 @@ def _undoing(action, steps):
 def _why_skip(action, step, steps):
     """Why this step must not run now (a sentence for the page), or "" to run it."""
     undoing = _undoing(action, steps)
+    offs = [s for s in steps if s.operation == PowerStep.Operation.OFF]
+    failed_off = any(s.outcome == PowerStep.Outcome.FAILED for s in offs)
+    if undoing and not failed_off and all(s.outcome == PowerStep.Outcome.DONE for s in offs):
+        # Cancelled once every outlet was off: the machine is down as asked; switching it back on is a new request.
+        return "Not sent: the action was cancelled after every outlet was off."
     if step.operation == PowerStep.Operation.OFF:
         return "Not sent: an earlier step failed, so Switchboard stopped switching off." if undoing else ""
     if not undoing:

@@ -317,3 +317,20 @@ def test_cancelling_a_running_whole_machine_cycle_turns_back_on_what_was_off(sce
     action.refresh_from_db()
     assert action.state == PowerAction.State.FAILED and "wrong machine!" in action.error
     assert "Some outlets had already been switched" in action.error
+
+
+@pytest.mark.django_db
+def test_cancelling_a_power_off_once_every_outlet_is_off_leaves_it_off(scene, psu_b, pdu, operator, monkeypatch):
+    action = ask_all(scene, operator, operation="off", reason="moving it to the other rack")
+    real_set = snmp.APCSNMPDriver._set
+
+    def cancel_after_the_last_off(driver, outlet, value, tries):
+        real_set(driver, outlet, value, tries)
+        if len(pdu.sets) == 2:
+            PowerAction.objects.get(pk=action.pk).cancel(by=operator, reason="changed my mind")
+
+    monkeypatch.setattr(snmp.APCSNMPDriver, "_set", cancel_after_the_last_off)
+    run_power_action(action.pk)
+
+    # Nothing more is sent: switching it back on would be a new request, not an undo.
+    assert [(record.outlet, record.value) for record in pdu.sets] == [(4, OFF), (6, OFF)]

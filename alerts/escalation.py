@@ -26,6 +26,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from coop.models import Person, SiteAccess
+from core.clock import coop_time
 from incidents.models import MaintenanceWindow, TimelineEntry
 
 from .models import Alert, EscalationPolicy, EscalationStep, Notification, Rota, site_of
@@ -226,7 +227,7 @@ def _paused_for_maintenance(alert, now):
     alert.next_step_at = max(window.ends_at for window in windows)
     incident.note(
         f"Planned maintenance covers everything this incident lists: the next alert waits until "
-        f"{timezone.localtime(alert.next_step_at):%Y-%m-%d %H:%M %Z}.",
+        f"{coop_time(alert.next_step_at)}.",
         kind=TimelineEntry.Kind.MAINTENANCE,
         at=now,
     )

@@ -45,6 +45,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
+from core.clock import coop_time
 from hosts.models import Guest, Machine
 
 from .models import Incident, MaintenanceWindow, TimelineEntry, display_name
@@ -136,7 +137,7 @@ def _all_in_maintenance(subjects, note, at):
 
 
 def _local(when):
-    return f"{timezone.localtime(when):%Y-%m-%d %H:%M %Z}"
+    return coop_time(when)
 
 
 def _default_severity(cause):

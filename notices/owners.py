@@ -25,6 +25,7 @@ from django.utils.crypto import salted_hmac
 from kombu.exceptions import OperationalError
 
 from coop.models import ContactMethod, Person
+from core.clock import coop_time
 from core.delivery import apprise_channel
 from incidents.models import Incident, TimelineEntry
 
@@ -270,4 +271,4 @@ def _count(n, noun):
 
 
 def _clock(at):
-    return f"{timezone.localtime(at):%H:%M %Z}"
+    return coop_time(at, "%H:%M %Z")

@@ -43,3 +43,14 @@ def test_the_zone_is_looked_up_once_per_session(member_client, member, incident)
         page = member_client.get(f"/incidents/{incident.pk}/").content.decode()
     assert "Started 2026-11-20 13:00 CET" in page
     assert not any("coop_person" in q["sql"] and '"user_id" =' in q["sql"] for q in queries.captured_queries)
+
+
+def test_a_time_written_into_the_timeline_is_in_the_coops_zone_whoever_wrote_it(settings):
+    from django.utils import timezone
+
+    from core.clock import coop_time
+
+    settings.TIME_ZONE = "America/Los_Angeles"
+    # Priya's request runs in her own zone; the sentence she causes to be saved must not.
+    with timezone.override("Europe/London"):
+        assert coop_time(STARTED) == "2026-11-20 04:00 PST"

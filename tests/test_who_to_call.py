@@ -151,3 +151,13 @@ def test_on_the_machine_page_the_first_person_to_call_is_the_one_who_will_answer
 
     access = html[html.index('id="access"') : html.index('id="admins"')]
     assert access.index("Zoe Reachable") < access.index("Ada Away")
+
+
+def test_the_page_says_out_loud_that_sam_cannot_be_reached(member_client, colo):
+    volunteer(colo, "Sam Away", BADGE, unreachable_reason="Sailing until the 20th, no phone.")
+    machine = make_machine(hostname="dom0.harbor.example.org", site=colo)
+
+    html = member_client.get(f"/machines/{machine.hostname}/").content.decode()
+
+    # Everyone else is unreachable too, so Sam is the first to call: flagged on the first screen and in the list.
+    assert html.count("Cannot be reached:</strong> Sailing until the 20th, no phone.") == 2

@@ -164,6 +164,22 @@ class PowerOutlet(models.Model):
     def __str__(self):
         return f"{self.controller} outlet {self.number}"
 
+    def clean(self):
+        # Moving the outlet while an action switches it would switch another machine than the one asked for.
+        if self.pk is None:
+            return
+        before = PowerOutlet.objects.filter(pk=self.pk).values_list("machine_id", flat=True).first()
+        if before == self.machine_id:
+            return
+        single = PowerAction.objects.filter(outlet=self, state__in=PowerAction.ACTIVE_STATES).exists()
+        if single or PowerStep.objects.filter(outlet=self, holds_outlet=True).exists():
+            raise ValidationError(
+                {
+                    "machine": f"A power action is switching {self} right now: wait for it to finish before "
+                    "moving the outlet to another machine."
+                }
+            )
+
 
 class PowerState(models.TextChoices):
     """What an outlet or a BMC reports; unknown is never treated as off."""
@@ -504,8 +520,8 @@ class PowerAction(models.Model):
         self.refresh_from_db(fields=["dispatched_at", "transport_retries"])
 
     def note_error(self, error):
-        """Save the last error while the action waits for a retry (the page shows it)."""
-        PowerAction.objects.filter(pk=self.pk).update(error=error)
+        """Save the last error while the action waits for a retry (the page shows it); never over an outcome."""
+        PowerAction.objects.filter(pk=self.pk, state__in=self.ACTIVE_STATES).update(error=error)
         self.error = error
 
     def mark_command_sent(self, state_before=""):
@@ -519,13 +535,13 @@ class PowerAction(models.Model):
         return marked == 1
 
     def observe(self, state):
-        """Save the state just read back, for the page's live progress."""
-        PowerAction.objects.filter(pk=self.pk).update(state_after=state)
+        """Save the state just read back, for the page's live progress; never over an outcome."""
+        PowerAction.objects.filter(pk=self.pk, state__in=self.ACTIVE_STATES).update(state_after=state)
         self.state_after = state
 
     def note_progress(self, result):
-        """Save the controller's answer so far (the page shows it while the action runs)."""
-        PowerAction.objects.filter(pk=self.pk).update(result=result)
+        """Save the controller's answer so far (the page shows it while the action runs); never over an outcome."""
+        PowerAction.objects.filter(pk=self.pk, state__in=self.ACTIVE_STATES).update(result=result)
         self.result = result
 
     def finish(self, *, succeeded, result="", error="", state_after=""):
@@ -571,10 +587,9 @@ class PowerAction(models.Model):
             )
             if not updated:
                 return False
-            if self.is_whole_machine:
-                # The outlets are free for the next action (the unique constraint on held steps).
-                self.steps.filter(holds_outlet=True).update(holds_outlet=False)
             self.refresh_from_db()
+            if self.is_whole_machine and not self._run_may_still_switch():
+                self.release_outlets()
             verdict = "done" if succeeded else "FAILED"
             text = f"{self.get_operation_display()} of {self.target} {verdict} in {_seconds(self.duration)}"
             text += f": {self.result}" if succeeded else f": {error}"
@@ -582,6 +597,49 @@ class PowerAction(models.Model):
                 text += f" (done on site by {_name(performed_by)})"
             self.record(text, kind=TimelineEntry.Kind.POWER_DONE, by=by)
         return True
+
+    def _run_may_still_switch(self):
+        # A worker claimed it (started_at) and has steps left: it is still turning back on what it turned off
+        # (tasks._why_skip), so the outlets stay held until its run ends (or the sweep finds its worker gone).
+        return self.started_at is not None and not self.is_manual and self.steps.filter(finished_at=None).exists()
+
+    def release_outlets(self):
+        """Free the outlets of a whole-machine action for the next one; True if this call freed them.
+
+        Called when the action ends with nothing left to switch, by the run that walked the steps once it is
+        done, and by the sweep when that run's worker is gone. Only the caller that frees them tells the timeline.
+        """
+        return self.steps.filter(holds_outlet=True).update(holds_outlet=False) > 0
+
+    def close_leftover_steps(self, why):
+        """Record an outcome on every step a stopped run left unfinished; `why` says why it stopped.
+
+        A step whose command went out failed (nobody read it back); the others were not sent. For the sweep.
+        """
+        for step in self.steps.filter(finished_at=None).select_related("outlet__controller"):
+            if step.command_sent_at is None:
+                step.finish(PowerStep.Outcome.SKIPPED, result=f"Not sent: {why}.")
+            else:
+                step.finish(
+                    PowerStep.Outcome.FAILED,
+                    error=f"The command to {step.outlet_name} had gone out, but {why} before it was read back: "
+                    "check the outlet.",
+                )
+
+    @classmethod
+    def holding_after_the_end(cls, now=None):
+        """Whole-machine actions that ended but still hold outlets, whose run's worker is gone: no controller of
+        theirs is leased and they ended longer than a lease ago. The sweep closes their steps and frees them."""
+        now = now or timezone.now()
+        lease = timedelta(seconds=settings.POWER_LOCK_SECONDS)
+        steps = PowerStep.objects.filter(action=models.OuterRef("pk"))
+        return cls.objects.filter(
+            models.Exists(steps.filter(holds_outlet=True)),
+            ~models.Exists(steps.filter(outlet__controller__locked_until__gte=now)),
+            scope=cls.Scope.MACHINE,
+            state__in=[cls.State.SUCCEEDED, cls.State.FAILED],
+            finished_at__lt=now - lease,
+        ).order_by("finished_at")
 
 
 class PowerStep(models.Model):
@@ -612,8 +670,9 @@ class PowerStep(models.Model):
         default=False,
         help_text="An on step of a power-off: runs only to turn an outlet back on when a later off failed.",
     )
-    # True on the first step of each outlet while the action is active: the unique constraint below keeps
-    # two whole-machine actions off one outlet, as poweraction_one_active_per_outlet does for single ones.
+    # True on the first step of each outlet while the action is active, and after a cancel until its run has
+    # finished switching: the unique constraint below keeps two whole-machine actions off one outlet, as
+    # poweraction_one_active_per_outlet does for single ones.
     holds_outlet = models.BooleanField(default=False, editable=False)
     command_sent_at = models.DateTimeField(
         null=True, blank=True, help_text="Set just before the command goes out: after this, never send it again."
@@ -679,8 +738,11 @@ class PowerStep(models.Model):
         return marked == 1
 
     def note(self, **fields):
-        """Save what is known so far (state_before, state_after, error) for the page's live progress."""
-        PowerStep.objects.filter(pk=self.pk).update(**fields)
+        """Save what is known so far (state_before, state_after, error) for the page's live progress.
+
+        Only while the step is unfinished: a twin run that wakes up late never rewrites what was recorded.
+        """
+        PowerStep.objects.filter(pk=self.pk, finished_at=None).update(**fields)
         for name, value in fields.items():
             setattr(self, name, value)
 
@@ -696,11 +758,19 @@ class PowerStep(models.Model):
 
 
 def _refuse_if_in_a_whole_machine_action(outlet):
-    # The flag is what the unique constraint sees; the state says why (they change together in _end).
+    # The flag is what the unique constraint sees; the state says why. After a cancel the flag outlives the
+    # active state until the cancelled run has finished switching (PowerAction._end, release_outlets).
     holding = models.Q(holds_outlet=True) | models.Q(action__state__in=PowerAction.ACTIVE_STATES)
     busy = PowerStep.objects.filter(holding, outlet=outlet).select_related("action__machine").first()
     if busy is not None:
         action = busy.action
+        if not action.is_active:
+            # Cancelled, but its run is still turning back on what it had turned off (PowerAction._end).
+            raise PowerActionRefused(
+                f"{outlet} is still being switched back on after a cancel of the "
+                f"{action.get_operation_display().lower()} of all outlets of {action.machine}; wait a moment "
+                "and ask again."
+            )
         raise PowerActionRefused(
             f"{outlet} is part of a {action.get_operation_display().lower()} of all outlets of {action.machine}, "
             f"{action.get_state_display().lower()}: wait for it to finish before asking for something else."

@@ -24,7 +24,7 @@ from incidents.models import TimelineEntry
 
 from .drivers import PowerError, TransportError, get_driver
 from .drivers.manual import instructions
-from .models import PowerAction, PowerState, PowerStep
+from .models import PowerAction, PowerOutlet, PowerState, PowerStep
 
 logger = logging.getLogger(__name__)
 # A task whose database went away comes back this many times (1, 2, 4, 8, then every 15 s: about 4 minutes);
@@ -71,10 +71,14 @@ def _run_power_action(task, action_pk):
     """run_power_action's work, for the task `task` (its request counts the retries)."""
     action = PowerAction.objects.select_related("outlet", "controller", "machine", "incident").filter(pk=action_pk)
     action = action.first()
-    if action is None or action.is_finished:
-        return {"action": action_pk, "state": action.state if action else "missing"}
-    if action.is_whole_machine:
+    if action is None:
+        return {"action": action_pk, "state": "missing"}
+    # A cancelled whole-machine run still holding its outlets (a retry, or redelivered after its worker died)
+    # goes on turning back on what it turned off; any other ended action is left alone.
+    if action.is_whole_machine and (action.is_active or action.steps.filter(holds_outlet=True).exists()):
         return _run_whole_machine(task, action)
+    if action.is_finished:
+        return {"action": action.pk, "state": action.state}
     controller = action.controller
     lease = Lease(controller, f"{task.request.hostname or 'local'}/{uuid.uuid4().hex[:12]}")
     if not _wait_for_lock(controller, lease.token, lease.ttl):
@@ -161,6 +165,11 @@ def carry_out(action: PowerAction, lease=None):
     else:
         resumed = True
         logger.warning("power action %s: resuming a run whose worker stopped", action.pk)
+    if action.command_sent_at is None:
+        moved = _moved_single(action)
+        if moved:
+            action.fail(moved)
+            return "done"
     driver = None
     try:
         driver = get_driver(action.controller)
@@ -193,6 +202,18 @@ def carry_out(action: PowerAction, lease=None):
     finally:
         if driver is not None:
             driver.close()
+
+
+def _moved_single(action):
+    """Why the command must not go out because the outlet now feeds another machine than the one asked for, or ""."""
+    outlet = PowerOutlet.objects.select_related("machine").get(pk=action.outlet_id)
+    if outlet.machine_id == action.machine_id:
+        return ""
+    now = outlet.machine or "no machine"
+    return (
+        f"Nothing was sent: {outlet} now feeds {now}, not {action.machine} (the wiring was changed after the "
+        "request). Check which machine it feeds, then ask again."
+    )
 
 
 def _fail_unexpectedly(action, driver, exc):
@@ -333,18 +354,20 @@ def _run_whole_machine(task, action):
     except Exception as exc:
         # A bug nobody foresaw: never leave the outlets held by a running row, and say what they read.
         logger.error("power action %s: unexpected %s", action.pk, type(exc).__name__)
-        action.fail(
+        ended_here = action.fail(
             f"Switchboard hit an unexpected error ({type(exc).__name__}) half-way through. {_readings(action)} "
             "Check the outlets before trying again. An admin can find the details in the worker's log."
         )
+        _close_run(action, "Switchboard stopped after an unexpected error", tell=not ended_here)
         outcome = "done"
     if outcome == "lock":
         lock_waits = max(task.request.retries - action.transport_retries, 0)
         if lock_waits >= settings.POWER_LOCK_RETRIES:
-            action.fail(
+            ended_here = action.fail(
                 f"A controller was busy with other commands for too long, so Switchboard stopped. {_readings(action)} "
                 "Some outlets may still be off: check them before trying again."
             )
+            _close_run(action, "a controller was busy for too long, so Switchboard stopped", tell=not ended_here)
         else:
             action.note_retry(transport=False)
             raise task.retry(countdown=2, max_retries=None)
@@ -363,19 +386,25 @@ def _walk_steps(action, token):
         step.refresh_from_db()
         if step.finished_at is not None:
             continue
-        steps = list(action.steps.select_related("outlet__controller").order_by("position"))
-        skip = _why_skip(action, step, steps)
-        if skip:
-            step.finish(PowerStep.Outcome.SKIPPED, result=skip)
-            continue
         controller = step.outlet.controller
         lease = Lease(controller, token)
         if not _wait_for_lock(controller, lease.token, lease.ttl):
             return "lock"
         try:
+            # Everything is decided under the lease: a twin of this run may be switching this very outlet.
             step.refresh_from_db()
             if step.finished_at is not None:
                 continue  # another run of this action did it while this one waited for the controller
+            step.outlet = PowerOutlet.objects.select_related("controller", "machine").get(pk=step.outlet_id)
+            steps = list(action.steps.select_related("outlet__controller").order_by("position"))
+            moved = _moved_away(action, step, steps)
+            if moved:
+                step.finish(PowerStep.Outcome.FAILED, error=moved)
+                continue
+            skip = _why_skip(action, step, steps)
+            if skip:
+                step.finish(PowerStep.Outcome.SKIPPED, result=skip)
+                continue
             outcome = _run_step(action, step, lease, off_until=_off_until(action, step, steps))
         finally:
             controller.release_lock(lease.token)
@@ -392,8 +421,30 @@ def _undoing(action, steps):
     return failed_off or not action.is_active
 
 
+def _moved_away(action, step, steps):
+    """Why this step must not be sent because the wiring changed after the request, or "" to go on.
+
+    An off goes out only while every outlet still feeds the machine (off one PSU of another machine is no
+    reboot of this one); an on only while its own outlet does (turning back on what this action turned off).
+    """
+    if step.command_sent_at is not None:
+        return ""  # it went out already: read it back
+    outlet_ids = {s.outlet_id for s in steps} if step.operation == PowerStep.Operation.OFF else {step.outlet_id}
+    outlets = PowerOutlet.objects.filter(pk__in=outlet_ids).select_related("controller", "machine")
+    moved = [outlet for outlet in outlets if outlet.machine_id != action.machine_id]
+    if not moved:
+        return ""
+    told = ", ".join(f"{outlet} now feeds {outlet.machine or 'no machine'}" for outlet in moved)
+    return (
+        f"Not sent to {step.outlet_name}: {told}, not {action.machine} (the wiring was changed after the request). "
+        "Check which machine each outlet feeds, then ask again."
+    )
+
+
 def _why_skip(action, step, steps):
     """Why this step must not run now (a sentence for the page), or "" to run it."""
+    if step.command_sent_at is not None:
+        return ""  # its command went out (a worker stopped): read it back, never call it "not sent"
     undoing = _undoing(action, steps)
     offs = [s for s in steps if s.operation == PowerStep.Operation.OFF]
     failed_off = any(s.outcome == PowerStep.Outcome.FAILED for s in offs)
@@ -534,10 +585,8 @@ def _readings(action):
     return "Now: " + "; ".join(told) + "."
 
 
-def _finish_whole_machine(action):
-    """Record the outcome of a whole-machine action once, with what each outlet did (one POWER_DONE entry)."""
-    steps = list(action.steps.select_related("outlet__controller").order_by("position"))
-    failed = [step for step in steps if step.outcome == PowerStep.Outcome.FAILED]
+def _per_outlet(steps, *, skipped=False):
+    """What each outlet did, in words: "pdu-sf-1 outlet 4 (PSU A): switched off, switched on; ..."."""
     per_outlet = {}
     for step in steps:
         if step.outcome == PowerStep.Outcome.DONE:
@@ -545,7 +594,31 @@ def _finish_whole_machine(action):
             per_outlet.setdefault(step.outlet_name, []).append(done)
         elif step.outcome == PowerStep.Outcome.FAILED:
             per_outlet.setdefault(step.outlet_name, []).append(f"{step.operation} FAILED")
-    told = "; ".join(f"{name}: {', '.join(what)}" for name, what in per_outlet.items())
+        elif skipped and step.outcome == PowerStep.Outcome.SKIPPED:
+            per_outlet.setdefault(step.outlet_name, []).append(f"{step.operation} not sent")
+    return "; ".join(f"{name}: {', '.join(what)}" for name, what in per_outlet.items())
+
+
+def _close_run(action, why, *, tell=True):
+    """The end of a run of a whole-machine action that had already ended (cancelled, or failed by the sweep):
+    close the steps it left, free the outlets, and say once on the timeline what the run did after the end."""
+    action.close_leftover_steps(why)
+    if action.release_outlets() and tell:
+        steps = list(action.steps.select_related("outlet__controller").order_by("position"))
+        action.record(
+            f"{action.get_operation_display()} of {action.target}, after it was stopped: the run has ended. "
+            f"{_per_outlet(steps, skipped=True)}. {_readings(action)} Check the outlets before asking again.",
+            kind=TimelineEntry.Kind.POWER_DONE,
+        )
+
+
+def _finish_whole_machine(action):
+    """Record the outcome of a whole-machine action once, with what each outlet did (one POWER_DONE entry).
+
+    If it had already ended (a cancel while the run turned outlets back on), add what the run did since."""
+    steps = list(action.steps.select_related("outlet__controller").order_by("position"))
+    failed = [step for step in steps if step.outcome == PowerStep.Outcome.FAILED]
+    told = _per_outlet(steps)
     readings = {step.state_after for step in steps if step.state_after}
     state_after = readings.pop() if len(readings) == 1 else PowerState.UNKNOWN
     if not failed:
@@ -558,13 +631,15 @@ def _finish_whole_machine(action):
         finished = action.finish(succeeded=True, result=result, state_after=state_after)
         if finished and action.machine_id and action.machine.monitors.exists():
             check_machine_answers.apply_async((action.pk,), countdown=settings.POWER_BOOT_GRACE_SECONDS)
-        return
-    first = failed[0]
-    error = first.error
-    if first.operation == PowerStep.Operation.OFF:
-        error += " Switchboard stopped there and turned back on what it had turned off."
-    error += f" {told}. {_readings(action)} Check the outlets before trying again."
-    action.finish(succeeded=False, error=error, state_after=state_after)
+    else:
+        first = failed[0]
+        error = first.error
+        if first.operation == PowerStep.Operation.OFF:
+            error += " Switchboard stopped there and turned back on what it had turned off."
+        error += f" {told}. {_readings(action)} Check the outlets before trying again."
+        finished = action.finish(succeeded=False, error=error, state_after=state_after)
+    if not finished:
+        _close_run(action, "the action had ended")
 
 
 def _monitor_summary(action):
@@ -607,6 +682,9 @@ def sweep_power_actions():
             f"Nobody marked this done on site within {settings.POWER_MANUAL_DEADLINE_HOURS} h, so Switchboard "
             "stopped waiting. If someone did switch it, note it on the incident; if not, ask again."
         )
+    for action in PowerAction.holding_after_the_end():
+        # Its run's worker died after the action ended (a cancel mid-cycle): never leave the outlets blocked.
+        _close_run(action, "the worker running it stopped")
     sent = 0
     for action in PowerAction.needing_dispatch():
         if action.dispatch_count >= settings.POWER_MAX_DISPATCHES:

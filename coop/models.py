@@ -335,6 +335,16 @@ class SiteAccessQuerySet(models.QuerySet):
         )
 
 
+def first_to_call(grants, viewer):
+    """The first of `grants` (a roster, best first) who is not `viewer`: nobody needs a button to call themselves.
+
+    The viewer's own grant only when it is the only one. Read by the outage pages' first screen.
+    """
+    grants = list(grants)
+    others = [grant for grant in grants if grant.person.user_id is None or grant.person.user_id != viewer.pk]
+    return (others or grants or [None])[0]
+
+
 class SiteAccess(models.Model):
     """Who can physically get into a site, and how."""
 

@@ -37,12 +37,12 @@ class PowerRequestForm(forms.Form):
         error_messages={"invalid_choice": "Choose power-cycle, power on or power off.", "required": "Choose one."},
     )
     reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Reason (goes on the timeline)",
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "e.g. no ping, console dead"}),
         max_length=1000,
-        help_text="Goes on the timeline, e.g. “no ping, console dead”.",
     )
     confirm_hostname = forms.CharField(
-        label="Type the machine's hostname to confirm",
+        label="Type the machine's name to confirm",
         max_length=253,
         widget=forms.TextInput(attrs={"autocapitalize": "none", "autocorrect": "off", "spellcheck": "false"}),
     )
@@ -56,6 +56,7 @@ class PowerRequestForm(forms.Form):
     def __init__(self, *args, machine, **kwargs):
         super().__init__(*args, **kwargs)
         self.machine = machine
+        self.fields["confirm_hostname"].help_text = f"“{self.short_name}” or its full hostname"
         outlets = sorted(machine.outlets.select_related("controller"), key=lambda o: (o.controller.name, o.number))
         self.outlets = {str(outlet.pk): outlet for outlet in outlets}
         field = self.fields["outlet"]
@@ -107,10 +108,17 @@ class PowerRequestForm(forms.Form):
         return reason
 
     def clean_confirm_hostname(self):
+        # Its first label is enough (24 characters of "xen1.foghorn.example.net" are a lot on a phone): what
+        # the check guards against is being on the wrong machine's page, and "xen1" on dom0's form is caught.
         typed = self.cleaned_data["confirm_hostname"].strip().rstrip(".").lower()
-        if typed != self.machine.hostname:
-            raise forms.ValidationError(f"That is not this machine's hostname; type “{self.machine.hostname}”.")
-        return typed
+        if typed not in (self.machine.hostname, self.short_name):
+            raise forms.ValidationError(f"That is not this machine's name; type “{self.short_name}”.")
+        return self.machine.hostname
+
+    @property
+    def short_name(self):
+        """The hostname's first label ("xen1"): what the operator types to confirm."""
+        return self.machine.hostname.split(".")[0]
 
 
 class CancelForm(forms.Form):

@@ -131,6 +131,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # Records which user made each change kept by django-simple-history.
     "simple_history.middleware.HistoryRequestMiddleware",
+    # With DEBUG (the demo): the product's 404 page rather than Django's technical one.
+    "core.middleware.product_not_found_page",
 ]
 
 ROOT_URLCONF = "switchboard.urls"

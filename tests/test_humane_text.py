@@ -146,3 +146,9 @@ def test_a_persons_clock_names_their_zone_short(monkeypatch):
         Person, "local_time", lambda self: datetime(2026, 11, 20, 11, 12, tzinfo=UTC).astimezone(self.timezone)
     )
     assert local_clock(person) == "03:12 PST, night"
+
+
+def test_an_incident_title_wraps_after_the_dots_of_its_names_and_stays_escaped():
+    from core.templatetags.switchboard import wrap_names
+
+    assert wrap_names("xen1.foghorn.example.net down. <b>") == "xen1.<wbr>foghorn.<wbr>example.<wbr>net down. &lt;b&gt;"

@@ -161,3 +161,20 @@ def test_the_page_says_out_loud_that_sam_cannot_be_reached(member_client, colo):
 
     # Everyone else is unreachable too, so Sam is the first to call: flagged on the first screen and in the list.
     assert html.count("Cannot be reached:</strong> Sailing until the 20th, no phone.") == 2
+
+
+def test_ines_looking_at_the_machine_page_is_not_offered_a_button_to_call_herself(client, colo, django_user_model):
+    from core.access import MEMBERS
+    from tests.cast import make_user
+
+    ines = volunteer(colo, "Ines First", KEY)
+    volunteer(colo, "Tomas Second", ESCORT)
+    ines.user = make_user(django_user_model, "ines", MEMBERS)
+    ines.save()
+    client.force_login(ines.user)
+    machine = make_machine(hostname="dom0.harbor.example.org", site=colo)
+
+    html = client.get(f"/machines/{machine.hostname}/").content.decode()
+
+    first_screen = html[html.index('id="act"') : html.index('id="access"')]
+    assert "Tomas Second" in first_screen and "Ines First" not in first_screen

@@ -289,6 +289,15 @@ def hostname(name):
     return mark_safe(f'<span class="hostname">{escape(name or "").replace(".", ".<wbr>")}</span>')  # noqa: S308 - escaped first
 
 
+_DOTTED_NAME = re.compile(r"(?<=\w)\.(?=\w)")
+
+
+@register.filter(is_safe=True)
+def wrap_names(text):
+    """Free text (an incident's title) whose host and domain names may wrap after their dots, never mid-label."""
+    return mark_safe(_DOTTED_NAME.sub(".<wbr>", str(escape(text or ""))))  # noqa: S308 - escaped first
+
+
 @register.filter
 def first_phone(person):
     """The contact method for a person's big Call button: their first phone, else the first way to text."""

@@ -5,7 +5,7 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
-from coop.models import Contract, Organization, Person, Site, SiteAccess
+from coop.models import Contract, Organization, Person, Site, SiteAccess, first_to_call
 from core.access import member_required
 from core.page_cache import cached_for_viewer
 from core.pages import paginate, render_page
@@ -39,8 +39,8 @@ def site_detail(request: HttpRequest, slug):
     machines = site.machines.with_monitor_state().select_related("owner")
     roster = SiteAccess.objects.roster(site)
     access = paginate(request, roster)
-    # The first screen's person to call is the roster's first, whichever page of it is shown.
-    first_access = access[0] if access.number == 1 and access.object_list else roster.first()
+    # The first screen's person to call is the roster's first (not the viewer), whichever page of it is shown.
+    first_access = first_to_call(roster[:2], request.user)
     context = {
         "site": site,
         "access": access,

@@ -6,7 +6,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from backups.models import BackupTarget
-from coop.models import SiteAccess
+from coop.models import SiteAccess, first_to_call
 from core.access import is_operator, member_required
 from core.db import count_of
 from core.page_cache import cached_for_viewer
@@ -70,13 +70,15 @@ def machine_detail(request: HttpRequest, hostname):
     incidents = Incident.objects.touching_machine(machine)
     guests = machine.guests.with_monitor_state().select_related("owner")
     monitors = list(machine.monitors.select_related("status"))
+    access = list(SiteAccess.objects.roster(machine.site)[:DETAIL_ROWS])
     context = {
         "machine": machine,
         "monitors": monitors,
         "monitor_changes": attach_history(monitors),
         "open_incidents": _open_incidents(incidents),
         # A list: the first screen shows its first person (the one to call), the access card all of them.
-        "access": list(SiteAccess.objects.roster(machine.site)[:DETAIL_ROWS]),
+        "access": access,
+        "first_access": first_to_call(access, request.user),
         "admins": machine.admins.select_related("organization").prefetch_related("contact_methods")[:DETAIL_ROWS],
         "outlets": machine.outlets.select_related("controller"),
         "guests": guests[:DETAIL_ROWS],
@@ -130,7 +132,7 @@ def guest_detail(request: HttpRequest, name):
         "guest": guest,
         "machine": machine,
         # The first screen: who can get into the host's building, and whether its power can be cycled from here.
-        "first_access": SiteAccess.objects.roster(machine.site).first(),
+        "first_access": first_to_call(SiteAccess.objects.roster(machine.site)[:2], request.user),
         "machine_has_outlets": machine.outlets.exists(),
         "user_is_operator": is_operator(request.user),
         "contacts": list(guest.contacts.to_call()[:DETAIL_ROWS]),

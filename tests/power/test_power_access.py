@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from incidents.models import TimelineEntry
+from power.forms import PowerRequestForm
 from power.models import PowerAction
 
 from .conftest import COMMUNITY, pass_mfa, power_form
@@ -38,8 +39,18 @@ def test_operator_without_a_fresh_code_is_sent_to_enter_one(scene, client, opera
 def test_operator_must_type_the_right_hostname(scene, operator_client):
     response = operator_client.post(_url(scene), power_form(scene, confirm_hostname="host1.harbor.example.org"))
     assert response.status_code == 400
-    assert "not this machine&#x27;s hostname" in response.content.decode()
+    assert "not this machine&#x27;s name" in response.content.decode()
     assert not PowerAction.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_machines_short_name_is_enough_to_confirm_but_a_neighbours_is_not(scene, operator_client):
+    # "dom0" for dom0.harbor.example.org: the check is about being on the right page, not about typing.
+    refused = operator_client.post(_url(scene), power_form(scene, confirm_hostname="host1"))
+    assert refused.status_code == 400 and not PowerAction.objects.exists()
+    form = PowerRequestForm(power_form(scene, confirm_hostname="DOM0"), machine=scene.machine)
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["confirm_hostname"] == scene.machine.hostname
 
 
 @pytest.mark.django_db

@@ -45,7 +45,7 @@ def acknowledge_by_link(request: HttpRequest, token):
         alert, acknowledged = escalation.acknowledge(
             alert, person=notification.person, via=f"with the link in their {notification.channel} alert"
         )
-    # Nobody is logged in here: every time on the page in the time zone of the person the alert went to,
+    # Nobody need be logged in here: every time on the page in the time zone of the person the alert went to,
     # as in their message.
     zone = notification.person.timezone if notification.person else timezone.get_current_timezone()
     with timezone.override(zone):

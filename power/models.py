@@ -787,17 +787,28 @@ def _last_switched(outlet):
     return max(times) if times else None
 
 
-def _check_cooldown(outlet, override, by):
-    """True if `outlet` is in its cooldown and an admin overrides it; raises PowerActionRefused if not allowed."""
+def cooldown_notice(outlet):
+    """Why `outlet` cannot be switched now without an admin's override (its cooldown), or "".
+
+    Read by the request (which refuses) and by the power form, which says it before anything is typed.
+    """
     cooldown = outlet.controller.cooldown
     last = _last_switched(outlet)
-    in_cooldown = last is not None and timezone.now() - last < cooldown
+    if last is None or timezone.now() - last >= cooldown:
+        return ""
+    wait = cooldown - (timezone.now() - last)
+    return (
+        f"{outlet} was switched {_ago(last)} ago; the cooldown of "
+        f"{_minutes(cooldown)} ends in {_minutes(wait)}. Only an admin can override it."
+    )
+
+
+def _check_cooldown(outlet, override, by):
+    """True if `outlet` is in its cooldown and an admin overrides it; raises PowerActionRefused if not allowed."""
+    notice = cooldown_notice(outlet)
+    in_cooldown = bool(notice)
     if in_cooldown and not override:
-        wait = cooldown - (timezone.now() - last)
-        raise PowerActionRefused(
-            f"{outlet} was switched {_ago(last)} ago; the cooldown of "
-            f"{_minutes(cooldown)} ends in {_minutes(wait)}. Only an admin can override it."
-        )
+        raise PowerActionRefused(notice)
     if in_cooldown and not getattr(by, "is_superuser", False):
         raise PowerActionRefused("Only an admin can override the cooldown.")
     return in_cooldown

@@ -14,7 +14,7 @@ from hosts.shortcuts import get_machine_or_404
 
 from .drivers.manual import instructions
 from .forms import CancelForm, PowerRequestForm, RevealForm
-from .models import PowerAction, PowerActionRefused, PowerController, PowerOutlet, PowerStep
+from .models import PowerAction, PowerActionRefused, PowerController, PowerOutlet, PowerStep, cooldown_notice
 from .tasks import queue_power_action
 
 # A power action or a password reveal needs a code from the authenticator app this recent (seconds).
@@ -79,7 +79,9 @@ def power_request(request: HttpRequest, hostname):
                 messages.info(request, "The same action was already under way: you are following it now.")
             return redirect("power_action", hostname=machine.hostname, pk=action.pk)
     guests, owners = _who_goes_down(machine)
-    context = {"machine": machine, "form": form, "guests": guests, "owners": owners}
+    # Said before anything is typed: an outlet switched minutes ago would refuse the request.
+    cooling = [notice for outlet in form.outlets.values() if (notice := cooldown_notice(outlet))]
+    context = {"machine": machine, "form": form, "guests": guests, "owners": owners, "cooling": cooling}
     return render(request, "power/request.html", context, status=400 if form.errors else 200)
 
 

@@ -17,6 +17,8 @@ from .conftest import log_in_with_second_factor
 pytest_plugins = ["tests.cast"]
 
 EXPIRED = "Your session expired or the page was open too long. Reload and try again."
+# When the page offers to send the form again, it says so instead of "Reload".
+RESEND = "Your session expired or the page was open too long. What you typed is below: send it again."
 SAME_SITE = {"Origin": "http://testserver"}
 
 
@@ -169,7 +171,7 @@ def test_an_update_refused_for_a_stale_token_comes_back_and_goes_through_when_se
 
     assert response.status_code == 403
     html = response.content.decode()
-    assert EXPIRED in html and in_the_product_layout(html)
+    assert RESEND in html and "Reload and try again" not in html and in_the_product_layout(html)
     assert "<script>alert" not in html  # escaped, in the summary and in the hidden field
     assert "dom0 frozen &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;<br>rebooting it" in html  # what will be sent
     assert "CSRF cookie not set" not in html  # Django's reason is for developers

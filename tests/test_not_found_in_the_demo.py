@@ -16,4 +16,3 @@ def test_a_mistyped_address_in_the_demo_shows_the_products_404_page(member_clien
     assert response.status_code == 404
     assert "Nothing here" in page and 'action="/search/"' in page
     assert "URLconf" not in page  # Django's technical page lists the URL patterns
-

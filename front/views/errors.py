@@ -18,6 +18,9 @@ from core.access import is_member
 from core.fields import EncryptedSecretField
 
 EXPIRED = "Your session expired or the page was open too long. Reload and try again."
+# When the page offers "Send it again", reloading would lose what was typed: say what to do instead.
+EXPIRED_RESEND = "Your session expired or the page was open too long. What you typed is below: send it again."
+EXPIRED_RESEND_EMPTY = "Your session expired or the page was open too long: send it again."
 # Posted fields never shown or sent again: any name with "pass" in it (password1, oldpassword), or one of
 # these words in it (second-factor "code", "access_key_id", "api_token"), or a secret stored encrypted.
 SECRET_WORDS = {"secret", "token", "code", "otp", "key", "credential", "credentials", "community", "signature"}
@@ -80,7 +83,7 @@ def csrf_failure(request: HttpRequest, reason=""):
     context = {
         "expired": EXPIRED,
         "fields": posted,
-        "summary": [(name.replace("_", " "), value) for name, value in posted if value.strip()],
+        "summary": [(_label(name), value) for name, value in posted if value.strip()],
         "withheld": withheld,
         "files_dropped": from_here and bool(request.FILES),
         "back_url": _same_site_referer(request) or reverse("dashboard"),
@@ -90,7 +93,13 @@ def csrf_failure(request: HttpRequest, reason=""):
         context["login_again_url"] = _login_url(login_url, request.POST.get("next", ""), request)
     elif from_here and not withheld:
         context["resend_to"] = request.get_full_path()
+        context["expired"] = EXPIRED_RESEND if context["summary"] else EXPIRED_RESEND_EMPTY
     return render(request, "csrf_failure.html", context, status=403)
+
+
+def _label(name):
+    """A posted field's name as a label a volunteer reads: "confirm_hostname" → "Confirm hostname"."""
+    return name.replace("_", " ").strip().capitalize() or name
 
 
 def _from_this_site(request):

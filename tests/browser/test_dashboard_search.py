@@ -10,7 +10,7 @@ from tests.browser.conftest import PHONE
 from tests.browser.test_phone_search import too_small_tap_targets
 from tests.factories import make_machine
 from tests.scene import build_scene
-from tests.test_error_pages import EXPIRED
+from tests.test_error_pages import RESEND
 
 
 def test_results_appear_on_the_dashboard_while_typing(logged_in_member_page, live_server, screenshot):
@@ -42,7 +42,7 @@ def test_an_update_refused_for_a_lost_token_is_sent_again_in_one_tap(logged_in_o
 
     page.get_by_role("button", name="Post update").tap()
 
-    expect(page.get_by_text(EXPIRED)).to_be_visible()
+    expect(page.get_by_text(RESEND)).to_be_visible()
     expect(page.locator("main dd").first).to_have_text(typed)  # shown as typed, not as markup
     assert not TimelineEntry.objects.filter(body=typed).exists()
     screenshot(page, "1-refused-with-the-form-kept")

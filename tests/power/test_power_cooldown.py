@@ -41,6 +41,13 @@ def test_the_cooldown_form_error_is_shown_to_the_operator(scene, cycled, operato
 
 
 @pytest.mark.django_db
+def test_the_form_says_the_outlet_is_cooling_down_before_anything_is_typed(scene, cycled, operator_client):
+    page = operator_client.get(reverse("power_request", args=[scene.machine.hostname])).content.decode()
+    notice = page[page.index('class="form-errors cooldown"') : page.index("</div>", page.index("form-errors cooldown"))]
+    assert f"{scene.outlet} was switched" in notice and "ends in" in notice
+
+
+@pytest.mark.django_db
 def test_admin_overrides_the_cooldown_with_a_reason(scene, cycled, pdu, admin_mfa_client):
     form = power_form(scene, cooldown_override="BIOS hung again right after boot")
     response = admin_mfa_client.post(reverse("power_request", args=[scene.machine.hostname]), form)

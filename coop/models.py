@@ -193,6 +193,20 @@ class ContactMethodQuerySet(models.QuerySet):
         cutoff = (now or timezone.now()) - timedelta(days=settings.CONTACT_VERIFICATION_MAX_AGE_DAYS)
         return self.filter(Q(verified_at__isnull=True) | Q(verified_at__lt=cutoff))
 
+    def due_for_confirmation(self, now=None):
+        """Stale methods Switchboard can send to (an email address, an alert URL) and has not asked lately.
+
+        "Lately" is CONTACT_VERIFICATION_ASK_EVERY_DAYS, less an hour so that a daily run a little
+        early still counts. Read by coop.verification, which asks them whether they still reach the person.
+        """
+        now = now or timezone.now()
+        asked_before = now - timedelta(days=settings.CONTACT_VERIFICATION_ASK_EVERY_DAYS) + timedelta(hours=1)
+        return (
+            self.stale(now)
+            .filter(Q(kind=ContactMethod.Kind.EMAIL) | ~Q(alert_url=""))
+            .filter(Q(verification_requested_at__isnull=True) | Q(verification_requested_at__lte=asked_before))
+        )
+
 
 class ContactMethod(KeepsSecrets, models.Model):
     """One way to reach a person, and when somebody last confirmed it works."""
@@ -226,7 +240,16 @@ class ContactMethod(KeepsSecrets, models.Model):
         "json://… for a webhook. Stored encrypted; never shown again."
     )
 
-    history = HistoricalRecords(excluded_fields=["alert_url"])
+    verification_requested_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When Switchboard last sent a link asking whether this still reaches the person "
+        "(coop.verification); empty once confirmed.",
+    )
+
+    # When it was last asked is bookkeeping, not a change of the contact: no history row for it.
+    history = HistoricalRecords(excluded_fields=["alert_url", "verification_requested_at"])
 
     objects = ContactMethodQuerySet.as_manager()
 
@@ -272,9 +295,44 @@ class ContactMethod(KeepsSecrets, models.Model):
         return (now or timezone.now()) - self.verified_at > max_age
 
     def mark_verified(self, when=None):
-        """Record that this method reached the person just now (or at `when`)."""
+        """Record that this method reached the person just now (or at `when`); any confirm link sent is used up."""
         self.verified_at = when or timezone.now()
-        self.save(update_fields=["verified_at"])
+        self.verification_requested_at = None
+        self.save(update_fields=["verified_at", "verification_requested_at"])
+
+    def claim_confirmation_request(self, now=None):
+        """Record that Switchboard asks now whether this still works; False if not due (another run asked)."""
+        now = now or timezone.now()
+        # Whole seconds: the confirm link carries this time and finds the request by it.
+        asked_at = now.replace(microsecond=0)
+        # Conditional UPDATE: of two runs of the daily task, exactly one sends the message.
+        claimed = (
+            ContactMethod.objects.due_for_confirmation(now)
+            .filter(pk=self.pk)
+            .update(verification_requested_at=asked_at)
+        )
+        if claimed:
+            self.verification_requested_at = asked_at
+        return bool(claimed)
+
+    def release_confirmation_request(self, previous):
+        """Undo a claim whose message did not go out (back to `previous`), so that the next run asks again."""
+        ContactMethod.objects.filter(pk=self.pk, verification_requested_at=self.verification_requested_at).update(
+            verification_requested_at=previous
+        )
+        self.verification_requested_at = previous
+
+    def confirm_by_link(self, asked_at, now=None):
+        """Mark verified from the confirm link sent at `asked_at` (the confirm page); False if used or superseded."""
+        with transaction.atomic():
+            # Conditional UPDATE: of two taps on one link, one confirms; the other finds it used.
+            used = ContactMethod.objects.filter(
+                pk=self.pk, value=self.value, verification_requested_at=asked_at
+            ).update(verification_requested_at=None)
+            if not used:
+                return False
+            self.mark_verified(now)
+        return True
 
     def dial_link(self):
         """A tap-to-act link for phones: tel:, sms:, mailto:, or None."""

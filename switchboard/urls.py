@@ -22,6 +22,7 @@ urlpatterns = [
     path("", include("backups.urls")),
     path("", include("alerts.urls")),
     path("", include("notices.urls")),
+    path("", include("coop.urls")),
 ]
 
 if settings.DEBUG:

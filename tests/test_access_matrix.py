@@ -187,6 +187,11 @@ PAGES = {
     # Off unless METRICS_TOKEN is set (it is not here), whoever asks (tests/test_metrics.py).
     "metrics": Page(lambda s: "/metrics", dict.fromkeys(ROLES, 404)),
     # The invitation link's own rules are in test_invitations.py; an unknown token is a 404 for everyone.
+    # The link asking "does this still reach you?" works without logging in (it is the key): the value it
+    # confirms and one button (tests/test_contact_verification.py).
+    "contact_confirm": Page(
+        lambda s: f"/contacts/confirm/{_confirm_token(s)}/", PUBLIC, anonymous_may_see=("noor@example.org",)
+    ),
     "invitation": Page(lambda s: "/invitations/no-such-token/", dict.fromkeys(ROLES, 404)),
 }
 
@@ -233,6 +238,15 @@ def _owner_token(scene, kind):
 
 
 def _rota(scene):
+def _confirm_token(scene):
+    """The link sent to Noor's never-confirmed email address, asking whether it still reaches her."""
+    from coop.verification import confirm_token
+
+    method = scene.noor.contact_methods.get(kind="email")
+    assert method.claim_confirmation_request()
+    return confirm_token(method)
+
+
     from alerts.models import Rota, RotaMember
 
     rota = Rota.objects.create(name="Core")

@@ -44,6 +44,7 @@ def test_every_scheduled_job_names_a_task_the_worker_knows():
         "check-due-backups": "backups.check_due_backups",
         "sweep-power-actions": "power.sweep_power_actions",
         "prune-backup-history": "backups.prune_backup_history",
+        "ask-contacts-to-confirm": "coop.ask_contacts_to_confirm",
     }
     assert scheduled == {name: entry["task"] for name, entry in settings.BEAT_SCHEDULE.items()}
     for task in scheduled.values():

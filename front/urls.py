@@ -3,7 +3,7 @@ the public status pages, machines, guests, sites, people and organisations, and 
 
 from django.urls import include, path
 
-from .views import directory, inventory, ops, overview, public
+from .views import directory, gaps, inventory, ops, overview, public
 
 machine_urls = [
     path("", inventory.machine_list, name="machine_list"),
@@ -49,6 +49,7 @@ ops_urls = [
 urlpatterns = [
     path("", overview.dashboard, name="dashboard"),
     path("search/", overview.search, name="search"),
+    path("gaps/", gaps.gap_report, name="gap_report"),
     path("status/", include(status_urls)),
     path("machines/", include(machine_urls)),
     path("guests/", include(guest_urls)),

@@ -50,6 +50,7 @@ class Page:
 PAGES = {
     "dashboard": Page(lambda s: "/", PRIVATE),
     "search": Page(lambda s: f"/search/?q={WIKI_IPV4}", PRIVATE),
+    "gap_report": Page(lambda s: "/gaps/", PRIVATE),
     "status": Page(lambda s: "/status/", PUBLIC),
     # The rest of the public face (front/views/public.py): no login, nothing personal.
     "status_feed": Page(lambda s: "/status/feed.atom", PUBLIC),
@@ -186,12 +187,12 @@ PAGES = {
     "health": Page(lambda s: "/health/", dict.fromkeys(ROLES, 503)),
     # Off unless METRICS_TOKEN is set (it is not here), whoever asks (tests/test_metrics.py).
     "metrics": Page(lambda s: "/metrics", dict.fromkeys(ROLES, 404)),
-    # The invitation link's own rules are in test_invitations.py; an unknown token is a 404 for everyone.
     # The link asking "does this still reach you?" works without logging in (it is the key): the value it
     # confirms and one button (tests/test_contact_verification.py).
     "contact_confirm": Page(
         lambda s: f"/contacts/confirm/{_confirm_token(s)}/", PUBLIC, anonymous_may_see=("noor@example.org",)
     ),
+    # The invitation link's own rules are in test_invitations.py; an unknown token is a 404 for everyone.
     "invitation": Page(lambda s: "/invitations/no-such-token/", dict.fromkeys(ROLES, 404)),
 }
 
@@ -237,7 +238,6 @@ def _owner_token(scene, kind):
     return make(scene.wiki_owner, scene.wiki_owner.email)
 
 
-def _rota(scene):
 def _confirm_token(scene):
     """The link sent to Noor's never-confirmed email address, asking whether it still reaches her."""
     from coop.verification import confirm_token
@@ -247,6 +247,7 @@ def _confirm_token(scene):
     return confirm_token(method)
 
 
+def _rota(scene):
     from alerts.models import Rota, RotaMember
 
     rota = Rota.objects.create(name="Core")

@@ -18,6 +18,7 @@ from hosts.models import Machine
 from incidents.models import Incident
 from monitors.watcher import checker_health
 
+from .. import gaps
 from ..search import search as run_search
 
 DASHBOARD_ROWS = 10
@@ -46,6 +47,7 @@ def dashboard(request: HttpRequest):
         "stale_people": stale_people.select_related("organization")[:DASHBOARD_ROWS],
         "stale_people_count": stale_people.count(),
         "checker": checker_health(),
+        "gap_score": gaps.score(),
         "on_call": [
             (rota, rota.on_call()) for rota in Rota.objects.prefetch_related("members__person", "overrides__person")
         ],

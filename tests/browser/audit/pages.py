@@ -67,6 +67,7 @@ def demo_pages(role):
         Page("organizations", "/organizations/", "organization_list"),
         Page("runbooks", "/runbooks/", "runbook_list"),
         Page("backups", "/backups/", "backup_list"),
+        Page("gaps", "/gaps/", "gap_report"),
         Page("my-calendar", "/alerts/my-calendar/", "my_oncall_calendar"),
     ]
     for machine in Machine.objects.order_by("hostname"):

@@ -113,6 +113,7 @@ INSTALLED_APPS = [
     "notices",
     "front",
     "demo",
+    "portability",  # manage.py export / import: the whole co-op in one JSON file
 ]
 
 MIDDLEWARE = [
@@ -355,10 +356,10 @@ if SWITCHBOARD_HEARTBEAT_URL and not SWITCHBOARD_HEARTBEAT_URL.startswith(("http
     raise ImproperlyConfigured("SWITCHBOARD_HEARTBEAT_URL must start with http:// or https://")
 # How long a contact method stays trusted after someone confirmed it works.
 CONTACT_VERIFICATION_MAX_AGE_DAYS = env_int("CONTACT_VERIFICATION_MAX_AGE_DAYS", 180)
-# Contracts ending within this many days are flagged.
 # Past that age, an email address or alert URL is asked "still reachable here?" with a one-tap confirm link
 # (coop.verification), at most once in this many days; each link works as long, until the next one comes.
 CONTACT_VERIFICATION_ASK_EVERY_DAYS = env_int("CONTACT_VERIFICATION_ASK_EVERY_DAYS", 14)
+# Contracts ending within this many days are flagged.
 CONTRACT_WARNING_DAYS = env_int("CONTRACT_WARNING_DAYS", 60)
 # S3 backup targets are checked this often (minutes); heartbeat targets are judged on every beat.
 BACKUP_CHECK_EVERY_MINUTES = env_int("BACKUP_CHECK_EVERY_MINUTES", 60)
@@ -426,12 +427,12 @@ BEAT_SCHEDULE = {
         "every": 86400,
         "description": "Delete backup history past BACKUP_HISTORY_DAYS.",
     },
-}
     "ask-contacts-to-confirm": {
         "task": "coop.ask_contacts_to_confirm",
         "every": 86400,
         "description": "Ask contacts unconfirmed for CONTACT_VERIFICATION_MAX_AGE_DAYS whether they still reach them.",
     },
+}
 
 # Power actions (power/tasks.py): how long to wait for a cycled outlet to read on again.
 POWER_VERIFY_SECONDS = env_int("POWER_VERIFY_SECONDS", 30)

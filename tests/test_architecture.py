@@ -45,7 +45,8 @@ LAYERS = [
     # siblings: none imports another.
     ["power", "backups", "monitors", "alerts", "notices"],
     ["front"],  # the cross-app pages: dashboard, search, status, machine/guest/site/person/org pages
-    ["demo"],  # demo data, simulators and their management commands
+    # Demo data, simulators and their commands; export/import of the whole co-op (portability). Siblings.
+    ["demo", "portability"],
 ]
 # The project's wiring (settings, root URLs, Celery app, WSGI; manage.py): may import everything, nothing imports it.
 PROJECT = ["switchboard", "manage"]

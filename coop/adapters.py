@@ -9,6 +9,7 @@ the new account accepts it in the same transaction.
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.forms import SignupForm
 from allauth.account.models import EmailAddress
+from allauth.account.utils import get_next_redirect_url
 from allauth.core import context
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.mfa.adapter import DefaultMFAAdapter
@@ -20,6 +21,7 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -83,6 +85,18 @@ class AccountAdapter(DefaultAccountAdapter):
                 ),
             )
         return response
+
+    def logout(self, request):
+        super().logout(request)
+        if request.method == "POST" and getattr(request.resolver_match, "url_name", None) == "account_logout":
+            # Logging out also empties this browser of what Switchboard kept for the member: the offline
+            # copies of the outage pages and the service worker that kept them (static/js/sw.js). The
+            # header must be on the logout view's own response, which allauth builds after this method:
+            # answer with that same redirect now (the session is already flushed, so allauth's remaining
+            # clean-up of it has nothing left to do). Other flows that log out (a password reset) go on.
+            response = redirect(get_next_redirect_url(request) or self.get_logout_redirect_url(request))
+            response["Clear-Site-Data"] = '"cache", "storage"'
+            raise ImmediateHttpResponse(response)
 
     def get_signup_redirect_url(self, request):
         if is_operator(request.user) and not has_totp(request.user):

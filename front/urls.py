@@ -3,7 +3,7 @@ the public status pages, machines, guests, sites, people and organisations, and 
 
 from django.urls import include, path
 
-from .views import directory, gaps, inventory, ops, overview, public
+from .views import directory, gaps, inventory, offline, ops, overview, public
 
 machine_urls = [
     path("", inventory.machine_list, name="machine_list"),
@@ -57,4 +57,7 @@ urlpatterns = [
     path("people/", include(person_urls)),
     path("organizations/", include(organization_urls)),
     *ops_urls,
+    # Installing Switchboard and its offline copies (front.views.offline): no login, nothing personal.
+    path("manifest.webmanifest", offline.manifest, name="web_manifest"),
+    path("sw.js", offline.service_worker, name="service_worker"),
 ]

@@ -192,6 +192,10 @@ PAGES = {
     "contact_confirm": Page(
         lambda s: f"/contacts/confirm/{_confirm_token(s)}/", PUBLIC, anonymous_may_see=("noor@example.org",)
     ),
+    # Installing Switchboard (front.views.offline): the same manifest and service worker for everyone; the
+    # worker keeps copies only of what the member it runs for could already open (tests/test_offline_views.py).
+    "web_manifest": Page(lambda s: "/manifest.webmanifest", PUBLIC),
+    "service_worker": Page(lambda s: "/sw.js", PUBLIC),
     # The invitation link's own rules are in test_invitations.py; an unknown token is a 404 for everyone.
     "invitation": Page(lambda s: "/invitations/no-such-token/", dict.fromkeys(ROLES, 404)),
 }

@@ -315,12 +315,18 @@ class ContactMethod(KeepsSecrets, models.Model):
             self.verification_requested_at = asked_at
         return bool(claimed)
 
-    def release_confirmation_request(self, previous):
-        """Undo a claim whose message did not go out (back to `previous`), so that the next run asks again."""
+    def release_confirmation_request(self, now=None):
+        """A claim whose message did not go out: due again at tomorrow's run, behind the methods never asked.
+
+        Not back to "never asked": a channel that always fails would then head every day's batch and
+        keep everyone behind it from being asked.
+        """
+        now = now or timezone.now()
+        retry = now - timedelta(days=settings.CONTACT_VERIFICATION_ASK_EVERY_DAYS) + timedelta(days=1)
         ContactMethod.objects.filter(pk=self.pk, verification_requested_at=self.verification_requested_at).update(
-            verification_requested_at=previous
+            verification_requested_at=retry
         )
-        self.verification_requested_at = previous
+        self.verification_requested_at = retry
 
     def confirm_by_link(self, asked_at, now=None):
         """Mark verified from the confirm link sent at `asked_at` (the confirm page); False if used or superseded."""

@@ -110,21 +110,24 @@ def ask_to_confirm(method_id, now=None):
     method = ContactMethod.objects.select_related("person").filter(pk=method_id).first()
     if method is None:
         return None
-    previous = method.verification_requested_at
     if not method.claim_confirmation_request(now):
         return None
     try:
         deliver(method, *compose(method))
     except DeliveryError as exc:
         logger.warning("contact method %s: asking whether it still works failed: %s", method.pk, exc)
-        method.release_confirmation_request(previous)
+        method.release_confirmation_request(now)
         return False
     except Exception:
         # A bug or a bad row (an alert URL the key cannot decrypt), not the channel: not asked either.
         logger.exception("contact method %s: asking whether it still works failed", method.pk)
-        method.release_confirmation_request(previous)
+        method.release_confirmation_request(now)
         return False
     return True
+
+
+# This many sends failing in a row end the run: the channel is down, not the contacts.
+GIVE_UP_AFTER_FAILURES = 3
 
 
 def ask_contacts_to_confirm(now=None):
@@ -136,6 +139,7 @@ def ask_contacts_to_confirm(now=None):
     ids = list(due.values_list("pk", flat=True)[:BATCH])
     outcomes = {"asked": 0, "failed": 0, "left": 0}
     deadline = time.monotonic() + RUN_BUDGET_SECONDS
+    failing = 0
     for done, method_id in enumerate(ids):
         if time.monotonic() > deadline:
             outcomes["left"] = len(ids) - done
@@ -144,4 +148,10 @@ def ask_contacts_to_confirm(now=None):
         sent = ask_to_confirm(method_id, now)
         if sent is not None:
             outcomes["asked" if sent else "failed"] += 1
+        failing = 0 if sent else failing + (sent is False)
+        if failing >= GIVE_UP_AFTER_FAILURES:
+            # The mail server (or the network) is down: tomorrow's run tries again; no worker held meanwhile.
+            outcomes["left"] = len(ids) - done - 1
+            logger.warning("asking contacts to confirm: %s failures in a row, stopping until the next run", failing)
+            break
     return outcomes

@@ -201,6 +201,10 @@ def write_export(envelope, path):
     """Write the envelope to `path` (readable by its owner only), whole or not at all; its size in bytes."""
     text = json.dumps(envelope, cls=ExactJSONEncoder, ensure_ascii=False, indent=1) + "\n"
     path = Path(path)
+    if path.is_dir():
+        raise CommandError(f"{path} is a directory: give the name of the file to write, e.g. {path / 'coop.json'}.")
+    if not path.parent.is_dir():
+        raise CommandError(f"{path.parent} does not exist: create it first, or write the export somewhere else.")
     partial = path.with_name(f".{path.name}.partial")
     partial.unlink(missing_ok=True)
     # People's names, addresses and phone numbers are in it, whether or not secrets are.
@@ -256,7 +260,37 @@ def read_export(path):
             raise CommandError(
                 f'{path}: the rows of {label} are not a list of {{"fields": ...}}. Nothing was imported.'
             )
+    secrets = envelope.get("secrets")
+    if not isinstance(secrets, dict) or not isinstance(secrets.get("included"), bool):
+        raise CommandError(f'{path} has no "secrets": {{"included": true|false}}. Nothing was imported.')
+    for label, rows in models.items():
+        _check_rows(path, label, known[label], rows, with_secrets=secrets["included"])
     return envelope
+
+
+def _check_rows(path, label, model, rows, *, with_secrets):
+    """Refuse what an honest export never holds: a secret in clear, an authenticator without secrets, twin rows.
+
+    A file edited by hand could otherwise plant a known password or a login token (secrets come only
+    sealed with the admin's key), or overwrite one row with another under the same number.
+    """
+    if label == AUTHENTICATOR and rows and not with_secrets:
+        raise CommandError(f"{path} says it holds no secrets yet has authenticator rows. Nothing was imported.")
+    secret = set(secret_fields(model))
+    seen = set()
+    for row in rows:
+        if clear := secret & set(row["fields"]):
+            raise CommandError(
+                f"{path}: {label} {row.get('pk')} has {', '.join(sorted(clear))} in clear; an export keeps secrets "
+                "only sealed with its key. Nothing was imported."
+            )
+        sealed = row.get("secrets", {})
+        if not isinstance(sealed, dict) or not all(isinstance(v, str) for v in sealed.values()):
+            raise CommandError(f"{path}: the secrets of {label} {row.get('pk')} are not text. Nothing was imported.")
+        if "pk" in row:
+            if str(row["pk"]) in seen:
+                raise CommandError(f"{path} holds {label} {row['pk']} twice. Nothing was imported.")
+            seen.add(str(row["pk"]))
 
 
 def import_coop(envelope, box=None):

@@ -221,18 +221,39 @@ def test_a_link_for_an_address_that_changed_since_is_refused(mailbox, client):
     assert method.is_stale()
 
 
-def test_when_the_mail_server_is_down_nobody_is_marked_asked_and_the_next_run_asks(mailbox, settings):
+def test_when_the_mail_server_is_down_nobody_is_asked_and_the_next_days_run_asks(mailbox, settings):
     method = email(verified_days_ago=200)
     mailbox.stop()
 
     assert ask() == {"asked": 0, "failed": 1, "left": 0}
 
     method.refresh_from_db()
-    assert method.verification_requested_at is None
+    assert ask(timezone.now() + timedelta(hours=1))["asked"] == 0  # not again within the day
     back = Mailbox().start()  # the mail server is back (on another port)
     try:
         settings.EMAIL_PORT = back.port
-        assert ask()["asked"] == 1
+        assert ask(timezone.now() + timedelta(days=1))["asked"] == 1
         assert len(back.to(ADDRESS)) == 1
     finally:
         back.stop()
+
+
+def test_a_channel_that_always_fails_does_not_keep_the_others_from_being_asked(mailbox, settings, monkeypatch):
+    monkeypatch.setattr(verification, "BATCH", 1)
+    broken = email(verified_days_ago=400)
+    ContactMethod.objects.filter(pk=broken.pk).update(value="broken@example.org")
+    real_deliver = verification.deliver
+
+    def deliver(method, *message):
+        if method.value == "broken@example.org":
+            raise verification.DeliveryError("550 no such mailbox")
+        return real_deliver(method, *message)
+
+    monkeypatch.setattr(verification, "deliver", deliver)
+    ok = email(verified_days_ago=200)
+
+    assert ask()["failed"] == 1
+    # The next day the broken one waits behind the one never asked.
+    assert ask(timezone.now() + timedelta(days=1))["asked"] == 1
+    ok.refresh_from_db()
+    assert ok.verification_requested_at is not None

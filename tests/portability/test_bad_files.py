@@ -96,3 +96,44 @@ def test_a_model_this_switchboard_does_not_know_is_refused(exported):
     with pytest.raises(CommandError, match="billing.Invoice"):
         import_file(path)
     assert co_op_rows() == {}
+
+
+def test_a_file_edited_to_plant_a_superuser_with_a_known_password_is_refused(exported):
+    from django.contrib.auth.hashers import make_password
+
+    path, envelope = exported
+    user = dict(envelope["models"]["auth.User"][0])
+    user["fields"] = {**user["fields"], "is_superuser": True, "password": make_password("hunter2")}
+    envelope["models"]["auth.User"][0] = user
+    rewrite(path, envelope)
+
+    with pytest.raises(CommandError, match="password in clear"):
+        import_file(path)
+    assert co_op_rows() == {}
+
+
+def test_a_file_with_two_rows_under_one_number_is_refused(exported):
+    path, envelope = exported
+    sites = envelope["models"]["coop.Site"]
+    sites.append({**sites[0], "fields": {**sites[0]["fields"], "name": "An impostor"}})
+    rewrite(path, envelope)
+
+    with pytest.raises(CommandError, match=f"holds coop.Site {sites[0]['pk']} twice"):
+        import_file(path)
+    assert co_op_rows() == {}
+
+
+def test_a_file_whose_secrets_part_is_missing_is_refused_before_anything_is_written(exported):
+    path, envelope = exported
+    del envelope["secrets"]
+    rewrite(path, envelope)
+
+    with pytest.raises(CommandError, match='no "secrets"'):
+        import_file(path)
+    assert co_op_rows() == {}
+
+
+def test_an_export_to_a_directory_says_so(demo_coop, tmp_path):
+    with pytest.raises(CommandError, match="is a directory"):
+        export(tmp_path)
+    assert list(tmp_path.iterdir()) == []

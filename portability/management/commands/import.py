@@ -31,7 +31,7 @@ class Command(BaseCommand):
         if options["verbosity"] >= 2:
             for label, count in written.items():
                 self.stdout.write(f"{count:>8}  {label}")
-        if envelope["secrets"].get("included"):
+        if envelope.get("secrets", {}).get("included"):
             secrets = "with its secrets"
         else:
             secrets = (

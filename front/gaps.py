@@ -4,14 +4,14 @@ Each Rule names one gap (a machine with no runbook, a site only one reachable pe
 a backup nobody has restored lately) as a condition over one model's rows, written with EXISTS and
 counting subqueries so that the database does the work for the whole co-op at once:
 
-- the counts of every rule are one aggregate query per model (six in all), whatever the size of
+- the counts of every rule are one aggregate query per model (seven in all), whatever the size of
   the co-op (`counts`);
 - a rule's rows are one query for the rows shown, plus a fixed few for what those rows list
   (the admins of the machines shown, the people with access to the sites shown, the guests and
   owners on the contracts shown) (`rows`).
 
-It reads coop, hosts and backups, so it lives here with the other cross-app pages. What is
-judged and with which limits (RUNBOOK_EXERCISED_WITHIN, CONTRACT_WARNING_DAYS,
+It reads coop, hosts, backups and monitors (the DNS drift verdicts), so it lives here with the
+other cross-app pages. What is judged and with which limits (RUNBOOK_EXERCISED_WITHIN, CONTRACT_WARNING_DAYS,
 CONTACT_VERIFICATION_MAX_AGE_DAYS, the target's drill_every_days) is in each rule's condition.
 The score on the dashboard is the number of rows of the report (`score`).
 """
@@ -36,7 +36,8 @@ from django.utils import timezone
 from backups.models import BackupTarget
 from coop.models import ENDED_CONTRACTS_SHOWN_DAYS, ContactMethod, Contract, Site, SiteAccess, marked_unreachable
 from core.db import count_of
-from hosts.models import Guest, Lifecycle, Machine, Runbook
+from hosts.models import DNSName, Guest, Lifecycle, Machine, Runbook
+from monitors import dnscheck
 
 # A runbook nobody followed for this long may no longer describe the machine.
 RUNBOOK_EXERCISED_WITHIN = timedelta(days=365)
@@ -207,6 +208,11 @@ def _no_good_drill(today, now):
     return due
 
 
+def _dns_drifted(today, now):
+    # The verdicts of the hourly check (monitors.dnscheck), kept per name: drifted or not resolving.
+    return dnscheck.flagged()
+
+
 def _contract_page(contract):
     if contract.site_id:
         return reverse("site_detail", args=[contract.site.slug])
@@ -283,6 +289,19 @@ RULES = [
         related=("machine", "guest"),
         scope=_subject_live(),
     ),
+    Rule(
+        key="dns-drift",
+        title="DNS names that drifted",
+        why="The hourly DNS check found them pointing at addresses not recorded for their machine or guest, "
+        "or not resolving: either DNS or this inventory is wrong.",
+        model=DNSName,
+        condition=_dns_drifted,
+        order_by=("name",),
+        admin_url="admin:hosts_dnsname_change",
+        page_url=lambda d: (d.machine or d.guest).get_absolute_url(),
+        related=("machine", "guest", "dns_check"),
+        scope=_subject_live(),
+    ),
 ]
 RULES_BY_KEY = {rule.key: rule for rule in RULES}
 
@@ -344,6 +363,19 @@ def rows(rule, shown, viewer, now=None):
 
     if rule.model in (Machine, Guest) and rule.key != "machine-people":
         return [Row(obj, url(obj), str(obj), is_host=True) for obj in objects]
+    if rule.key == "dns-drift":
+        return [
+            Row(
+                obj,
+                url(obj),
+                obj.name,
+                is_host=True,
+                note=obj.dns_check.note,
+                about=str(obj.machine or obj.guest),
+                about_is_host=True,
+            )
+            for obj in objects
+        ]
     if rule.key == "machine-people":
         return _machine_people_rows(objects, shown, url, today, now)
     if rule.key == "site-access":

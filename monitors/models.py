@@ -13,12 +13,16 @@ monitor's MonitorStatus row (one row per monitor, rewritten in the batch's UPDAT
 transitions older than MONITOR_HISTORY_DAYS are deleted daily (monitors.tasks). CheckerClock,
 one row, says when a batch of checks last finished: the dashboard, /status/ and the heartbeat
 to an outside dead man's switch read it to notice a checker that stopped.
+
+DNSNameCheck keeps, per recorded DNS name, the verdict of the hourly DNS drift check
+(monitors.dnscheck): its fields change only when the verdict, the answers or the reason it could not
+check change; `checked_at` is bookkeeping, moved for the whole round in one UPDATE.
 """
 
 from django.db import models
 from django.utils import timezone
 
-from hosts.models import Monitor
+from hosts.models import DNSName, Monitor
 
 # How many recent checks the response-time sparkline keeps per monitor.
 SPARKLINE_CHECKS = 60
@@ -111,3 +115,50 @@ class CheckerClock(models.Model):
     def last_ran(cls):
         """When a batch of checks last finished, or None if none ever did."""
         return cls.objects.filter(pk=cls.ONLY).values_list("last_round_at", flat=True).first()
+
+
+class DNSNameCheck(models.Model):
+    """The DNS drift check's verdict on one recorded DNS name (monitors.dnscheck writes it, the machine and
+    guest pages and the gaps report read it)."""
+
+    class Verdict(models.TextChoices):
+        UNKNOWN = "unknown", "Not checked yet"
+        OK = "ok", "Points at its recorded addresses"
+        DRIFTED = "drifted", "Points elsewhere"
+        UNRESOLVED = "unresolved", "Does not resolve"
+
+        @property
+        def colour(self):
+            return {"unknown": "grey", "ok": "green", "drifted": "red", "unresolved": "red"}[self.value]
+
+    # The verdicts the pages and the gaps report flag.
+    FLAGGED = (Verdict.DRIFTED, Verdict.UNRESOLVED)
+
+    dns_name = models.OneToOneField(DNSName, on_delete=models.CASCADE, primary_key=True, related_name="dns_check")
+    verdict = models.CharField(max_length=12, choices=Verdict.choices, default=Verdict.UNKNOWN)
+    resolved = models.CharField(
+        max_length=1000, blank=True, help_text="The addresses it resolved to at the last answer, separated by spaces."
+    )
+    note = models.CharField(max_length=300, blank=True, help_text="What is wrong, for people; empty when OK.")
+    changed_at = models.DateTimeField(null=True, blank=True, help_text="When the verdict or the answers last changed.")
+    checked_at = models.DateTimeField(null=True, blank=True, help_text="When a check last got an answer.")
+    error = models.CharField(
+        max_length=300, blank=True, help_text="Why the last check could not be made; the verdict is the one before."
+    )
+    error_since = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "DNS name check"
+        indexes = [models.Index(fields=["verdict"], name="dnscheck_verdict_idx")]
+
+    def __str__(self):
+        return f"{self.dns_name_id}: {self.verdict}"
+
+    @property
+    def is_flagged(self):
+        return self.verdict in self.FLAGGED
+
+    @property
+    def addresses(self):
+        """What it resolved to at the last answer, as a list of strings."""
+        return self.resolved.split()

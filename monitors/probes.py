@@ -452,3 +452,68 @@ def _ms_since(started):
 
 def _seconds(timeout):
     return f"{timeout:g} s"
+
+
+# --- DNS drift (monitors.dnscheck): what each recorded name resolves to ----------------------------
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """What one name resolved to, A and AAAA together.
+
+    addresses: the addresses found (normalised text), empty when it resolves to nothing.
+    nxdomain: the name does not exist at all (as opposed to existing with no A or AAAA record).
+    error: why it could not be checked (a timeout, a server failure); "" when both queries got an
+        answer. A Lookup with an error says nothing about the name: its addresses are empty.
+    """
+
+    addresses: frozenset[str] = frozenset()
+    nxdomain: bool = False
+    error: str = ""
+
+
+def look_up_addresses(
+    names: Iterable[str], *, nameserver: str = "", port: int = 53, timeout: float = 3.0, concurrency: int = 50
+) -> dict[str, Lookup]:
+    """{name: Lookup} for each name, asking `nameserver`:`port` ("" for the system's resolvers); never raises
+    for network trouble. `timeout` bounds each name's two queries; at most `concurrency` names at a time."""
+    return asyncio.run(_look_up_all(list(names), nameserver, port, timeout, concurrency))
+
+
+async def _look_up_all(names, nameserver, port, timeout, concurrency):
+    try:
+        resolver = _Shared(concurrency).resolver(nameserver, port)
+    except dns.resolver.NoResolverConfiguration:
+        return dict.fromkeys(names, Lookup(error="no DNS resolver is configured on this machine"))
+    except ValueError:
+        return dict.fromkeys(names, Lookup(error=f"{nameserver} is not a valid DNS server address"))
+    turn = asyncio.Semaphore(concurrency)
+
+    async def one(name):
+        async with turn:
+            return await _look_up(resolver, name, timeout)
+
+    return dict(zip(names, await asyncio.gather(*(one(name) for name in names)), strict=True))
+
+
+async def _look_up(resolver, name, timeout):
+    answers = await asyncio.gather(
+        *(resolver.resolve(name, rdtype, lifetime=timeout) for rdtype in ("A", "AAAA")), return_exceptions=True
+    )
+    found, nxdomain = set(), False
+    for answer in answers:
+        if isinstance(answer, dns.resolver.NXDOMAIN):
+            nxdomain = True
+        elif isinstance(answer, dns.resolver.NoAnswer):
+            pass
+        elif isinstance(answer, dns.exception.Timeout):
+            return Lookup(error=f"timed out after {_seconds(timeout)}")
+        elif isinstance(answer, dns.resolver.NoNameservers):
+            return Lookup(error="no DNS server answered (server failure or refused)")
+        elif isinstance(answer, Exception):
+            # A name the resolver refuses (too long), a socket error: not a verdict on the name either.
+            logger.info("DNS lookup of %s failed: %r", name, answer)
+            return Lookup(error=f"lookup failed ({type(answer).__name__})")
+        else:
+            found |= {str(ipaddress.ip_address(record.address)) for record in answer}
+    return Lookup(addresses=frozenset(found), nxdomain=nxdomain and not found)

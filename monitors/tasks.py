@@ -5,7 +5,8 @@
 - check_monitors(ids): one batch, probed concurrently with asyncio (monitors.checker);
 - prune_monitor_history: daily, deletes state changes older than MONITOR_HISTORY_DAYS;
 - ping_heartbeat: every minute, tells the co-op's outside dead man's switch that checks ran
-  (monitors.watcher); it goes quiet when they stop.
+  (monitors.watcher); it goes quiet when they stop;
+- check_dns_names: hourly, resolves every recorded DNS name and keeps what drifted (monitors.dnscheck).
 Only primary keys travel through the broker.
 """
 
@@ -17,7 +18,7 @@ from django.conf import settings
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from . import watcher
+from . import dnscheck, watcher
 from .checker import check_batch, claim_due, close_quiet_outages
 from .maintenance import report_after_maintenance, report_unreported_outages
 from .models import MonitorStatus, MonitorTransition
@@ -69,3 +70,9 @@ def prune_monitor_history(now=None):
 def ping_heartbeat():
     """Ping SWITCHBOARD_HEARTBEAT_URL if uptime checks ran lately (never raises); returns what it did."""
     return watcher.ping_heartbeat()
+
+
+@shared_task(name="monitors.check_dns_names")
+def check_dns_names():
+    """Resolve every recorded DNS name and keep the verdicts that changed (monitors.dnscheck); returns counts."""
+    return dnscheck.check_dns_names()

@@ -6,6 +6,7 @@ Production sets the variables listed in the README; a malformed value stops
 the process with ImproperlyConfigured instead of limping on.
 """
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -114,6 +115,7 @@ INSTALLED_APPS = [
     "front",
     "demo",
     "portability",  # manage.py export / import: the whole co-op in one JSON file
+    "breakglass",  # the nightly encrypted offline bundle of contacts, access, runbooks and inventory
 ]
 
 MIDDLEWARE = [
@@ -354,6 +356,25 @@ MONITOR_FLAP_QUIET_MINUTES = env_int("MONITOR_FLAP_QUIET_MINUTES", 10)
 SWITCHBOARD_HEARTBEAT_URL = os.environ.get("SWITCHBOARD_HEARTBEAT_URL", "").strip()
 if SWITCHBOARD_HEARTBEAT_URL and not SWITCHBOARD_HEARTBEAT_URL.startswith(("http://", "https://")):
     raise ImproperlyConfigured("SWITCHBOARD_HEARTBEAT_URL must start with http:// or https://")
+# The DNS server the hourly DNS drift check (monitors.dnscheck) asks, as "address" or "address:port"
+# ("[2001:db8::53]:5353" for IPv6); empty: the system's resolvers (/etc/resolv.conf). An address, not a
+# name: the check must not depend on the resolver it is checking with.
+DNS_RESOLVER = os.environ.get("DNS_RESOLVER", "").strip()
+if DNS_RESOLVER:
+    # Parsed again by monitors.dnscheck.resolver_address; checked here so a typo stops the start.
+    _dns_host, _dns_port = DNS_RESOLVER, "53"
+    if DNS_RESOLVER.startswith("[") and "]:" in DNS_RESOLVER:
+        _dns_host, _dns_port = DNS_RESOLVER[1:].split("]:", 1)
+    elif DNS_RESOLVER.count(":") == 1:
+        _dns_host, _dns_port = DNS_RESOLVER.split(":")
+    try:
+        ipaddress.ip_address(_dns_host.strip("[]"))
+    except ValueError:
+        _dns_port = ""
+    if not (_dns_port.isdigit() and 1 <= int(_dns_port) <= 65535):
+        raise ImproperlyConfigured(
+            f"DNS_RESOLVER must be an IP address with an optional port (192.0.2.53:5353), not {DNS_RESOLVER!r}"
+        )
 # How long a contact method stays trusted after someone confirmed it works.
 CONTACT_VERIFICATION_MAX_AGE_DAYS = env_int("CONTACT_VERIFICATION_MAX_AGE_DAYS", 180)
 # Past that age, an email address or alert URL is asked "still reachable here?" with a one-tap confirm link
@@ -402,6 +423,12 @@ BEAT_SCHEDULE = {
         "every": 60,
         "description": "Ping SWITCHBOARD_HEARTBEAT_URL while uptime checks run (a dead man's switch).",
     },
+    # Hourly: DNS changes slowly, and a drift found within the hour is found before anyone relies on it.
+    "check-dns-names": {
+        "task": "monitors.check_dns_names",
+        "every": 3600,
+        "description": "Resolve every recorded DNS name; flag names that drifted or do not resolve (DNS_RESOLVER).",
+    },
     "escalate-alerts": {
         "task": "alerts.escalate_due_alerts",
         "every": 10,
@@ -432,7 +459,41 @@ BEAT_SCHEDULE = {
         "every": 86400,
         "description": "Ask contacts unconfirmed for CONTACT_VERIFICATION_MAX_AGE_DAYS whether they still reach them.",
     },
+    # Nightly: the encrypted offline bundle, uploaded off-site (BREAK_GLASS_* below; breakglass/tasks.py).
+    "build-break-glass-bundle": {
+        "task": "breakglass.build_bundle_nightly",
+        "every": 86400,
+        "description": "Build the encrypted break-glass bundle and upload it to BREAK_GLASS_S3_BUCKET.",
+    },
 }
+
+# --- The break-glass bundle (breakglass/): the co-op on a phone when Switchboard is down -------------
+# One HTML file, sealed with BREAK_GLASS_PASSPHRASE (PBKDF2-SHA256 + AES-GCM 256, opened in the browser).
+# Choose five or more random words, write them on paper for the people who hold keys, and keep them only
+# here (the environment), never in the database. To rotate, change it: the next bundle uses the new one,
+# older bundles keep opening with the old one. Empty: bundles are not built (the admin page says why).
+BREAK_GLASS_PASSPHRASE = os.environ.get("BREAK_GLASS_PASSPHRASE", "").strip()
+if BREAK_GLASS_PASSPHRASE and len(BREAK_GLASS_PASSPHRASE.split()) < 5 and len(BREAK_GLASS_PASSPHRASE) < 25:
+    raise ImproperlyConfigured("BREAK_GLASS_PASSPHRASE must be at least five random words (or 25 characters)")
+BREAK_GLASS_KDF_ITERATIONS = env_int("BREAK_GLASS_KDF_ITERATIONS", 600_000)
+if BREAK_GLASS_KDF_ITERATIONS < 600_000:
+    raise ImproperlyConfigured("BREAK_GLASS_KDF_ITERATIONS must be at least 600000")
+# The off-site bucket, configured like an S3 backup target: endpoint URL (empty for AWS), region, bucket,
+# a key prefix and a key of its own (put, list, get, delete under the prefix). No bucket: kept here only.
+BREAK_GLASS_S3_URL = os.environ.get("BREAK_GLASS_S3_URL", "").strip()
+if BREAK_GLASS_S3_URL and not BREAK_GLASS_S3_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured("BREAK_GLASS_S3_URL must start with http:// or https://")
+BREAK_GLASS_S3_REGION = os.environ.get("BREAK_GLASS_S3_REGION", "us-east-1").strip()
+BREAK_GLASS_S3_BUCKET = os.environ.get("BREAK_GLASS_S3_BUCKET", "").strip()
+BREAK_GLASS_S3_PREFIX = os.environ.get("BREAK_GLASS_S3_PREFIX", "break-glass/").strip()
+BREAK_GLASS_S3_ACCESS_KEY_ID = os.environ.get("BREAK_GLASS_S3_ACCESS_KEY_ID", "").strip()
+BREAK_GLASS_S3_SECRET_ACCESS_KEY = os.environ.get("BREAK_GLASS_S3_SECRET_ACCESS_KEY", "").strip()
+# How many bundles to keep, in the bucket and here; older ones go only after a new one is uploaded.
+BREAK_GLASS_KEEP = env_int("BREAK_GLASS_KEEP", 14)
+# A failed upload is tried this many times in all (after 1, 4, 16, 64 minutes, then hourly).
+BREAK_GLASS_UPLOAD_ATTEMPTS = env_int("BREAK_GLASS_UPLOAD_ATTEMPTS", 5)
+# Where bundles are built and the newest BREAK_GLASS_KEEP kept (downloadable from the admin).
+BREAK_GLASS_DIR = Path(os.environ.get("BREAK_GLASS_DIR") or VAR_DIR / "breakglass")
 
 # Power actions (power/tasks.py): how long to wait for a cycled outlet to read on again.
 POWER_VERIFY_SECONDS = env_int("POWER_VERIFY_SECONDS", 30)

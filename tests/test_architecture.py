@@ -45,8 +45,9 @@ LAYERS = [
     # siblings: none imports another.
     ["power", "backups", "monitors", "alerts", "notices"],
     ["front"],  # the cross-app pages: dashboard, search, status, machine/guest/site/person/org pages
-    # Demo data, simulators and their commands; export/import of the whole co-op (portability). Siblings.
-    ["demo", "portability"],
+    # Demo data, simulators and their commands; export/import of the whole co-op (portability); the
+    # break-glass bundle, which reads every app (breakglass). Siblings.
+    ["demo", "portability", "breakglass"],
 ]
 # The project's wiring (settings, root URLs, Celery app, WSGI; manage.py): may import everything, nothing imports it.
 PROJECT = ["switchboard", "manage"]

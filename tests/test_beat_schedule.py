@@ -39,12 +39,14 @@ def test_every_scheduled_job_names_a_task_the_worker_knows():
         "dispatch-due-monitors": "monitors.dispatch_due_monitors",
         "prune-monitor-history": "monitors.prune_monitor_history",
         "ping-heartbeat": "monitors.ping_heartbeat",
+        "check-dns-names": "monitors.check_dns_names",
         "escalate-alerts": "alerts.escalate_due_alerts",
         "sweep-owner-notices": "notices.sweep_owner_notices",
         "check-due-backups": "backups.check_due_backups",
         "sweep-power-actions": "power.sweep_power_actions",
         "prune-backup-history": "backups.prune_backup_history",
         "ask-contacts-to-confirm": "coop.ask_contacts_to_confirm",
+        "build-break-glass-bundle": "breakglass.build_bundle_nightly",
     }
     assert scheduled == {name: entry["task"] for name, entry in settings.BEAT_SCHEDULE.items()}
     for task in scheduled.values():

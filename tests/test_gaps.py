@@ -230,6 +230,22 @@ def test_the_dashboard_shows_the_score_and_links_to_the_report(member_client):
     assert '<h1>Knowledge gaps <span class="count">8</span></h1>' in report(member_client)
 
 
+def test_a_dns_name_that_drifted_is_listed_with_where_it_points_until_the_check_finds_it_fixed(member_client):
+    from monitors.models import DNSNameCheck
+
+    dns = DNSName.objects.create(name="wiki1.example.net", machine=documented_machine())
+    note = "wiki1.example.net points at 198.51.100.9, recorded 192.0.2.21"
+    # What the hourly check (monitors.dnscheck, tested against a real DNS server in tests/dns) keeps.
+    check = DNSNameCheck.objects.create(dns_name=dns, verdict=DNSNameCheck.Verdict.DRIFTED, note=note)
+    card = section(report(member_client), "dns-drift")
+    assert "wiki1.<wbr>example.<wbr>net" in card and note in card
+    assert f'href="{dns.machine.get_absolute_url()}"' in card
+
+    check.verdict, check.note = DNSNameCheck.Verdict.OK, ""
+    check.save()
+    assert section(report(member_client), "dns-drift") == ""
+
+
 def test_a_well_documented_co_op_has_no_gaps(member_client):
     site = make_site()
     for person in (reachable_person(), reachable_person()):

@@ -15,13 +15,15 @@ DEMO_STAMP := $(VENV)/.installed-requirements-demo
 
 # Made by `manage.py seed_demo` (demo/seed/).
 DEMO_LOGIN := demo@example.org / switchboard-demo
+# Published like the demo password: the demo's break-glass bundle (admin → Break-glass bundle) opens with it.
+DEMO_PASSPHRASE := harbor lantern ferry quartz meadow
 # Where the demo answers: always 127.0.0.1, never "localhost" (a browser keeps cookies per host
 # name, so a login on one is logged out on the other). Every URL below and in the demo's emails.
 DEMO_URL := http://127.0.0.1:$(PORT)
 # The demo: plain HTTP, the admin open with the published demo password (a real install asks
 # admins for an authenticator code), Celery allowed to run as root, and mail sent to the demo's
 # SMTP sink (manage.py demo_mail) with links pointing at this server.
-DEMO_ENV := DEBUG=true ADMIN_REQUIRES_MFA=false C_FORCE_ROOT=1 PATH="$(abspath $(BIN)):$$PATH" \
+DEMO_ENV := BREAK_GLASS_PASSPHRASE="$(DEMO_PASSPHRASE)" DEBUG=true ADMIN_REQUIRES_MFA=false C_FORCE_ROOT=1 PATH="$(abspath $(BIN)):$$PATH" \
 	EMAIL_URL=smtp://127.0.0.1:1025 SITE_URL=$(DEMO_URL)
 
 .PHONY: run test migrate lint format clean distclean venv
@@ -31,6 +33,7 @@ run: $(DEMO_STAMP) migrate
 	@echo
 	@echo "  Switchboard is starting at $(DEMO_URL)/  (admin: $(DEMO_URL)/admin/)"
 	@echo "  Demo login: $(DEMO_LOGIN)"
+	@echo "  Break-glass bundle (admin → Break-glass bundle → Bundles → Build a bundle now): passphrase \"$(DEMO_PASSPHRASE)\""
 	@echo "  Web, Celery worker and beat, a PDU simulator, a local S3 server, the demo hosts and a mail sink run together; Ctrl-C stops them all."
 	@echo "  On 127.0.0.1: web :$(PORT), PDU simulator :16161, S3 :15000, demo hosts :17101-17121, mail sink :1025 (PORT moves only the web server)."
 	@echo "  Take the Xen host down: $(BIN)/python manage.py demo_hosts --stop xen1   (and --start xen1)"

@@ -454,6 +454,11 @@ BEAT_SCHEDULE = {
         "every": 86400,
         "description": "Delete backup history past BACKUP_HISTORY_DAYS.",
     },
+    "send-gap-digest": {
+        "task": "front.send_gap_digest",
+        "every": 7 * 86400,
+        "description": "Email the admins the week's knowledge-gap counts (/gaps/).",
+    },
     "ask-contacts-to-confirm": {
         "task": "coop.ask_contacts_to_confirm",
         "every": 86400,

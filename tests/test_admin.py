@@ -29,6 +29,7 @@ from alerts.models import (
     RotaOverride,
 )
 from backups.models import BackupCheck, BackupTarget, HeartbeatPing, RestoreDrill
+from breakglass.models import Bundle
 from coop.models import ContactMethod, Contract, Invitation, Organization, Person, Site, SiteAccess
 from hosts.models import DNSName, Guest, HostedService, IPAddress, Machine, Monitor, Runbook, SoftwareVersion
 from incidents.models import ActionItem, Incident, MaintenanceWindow, TimelineEntry
@@ -241,7 +242,8 @@ REGISTERED = sorted(admin.site._registry, key=_label)
 # timeline notes may be added in the admin, never changed or deleted.
 # Rota members and escalation steps are edited on their rota or policy only (where bad input is refused).
 AUDIT = {PowerAction, TimelineEntry, Alert, Notification, RotaMember, EscalationStep, OwnerNotice}
-NO_ADD = {PowerAction, Alert, Notification, RotaMember, EscalationStep, OwnerNotice}
+# Bundles are built by the task (or "Build a bundle now"), never typed in.
+NO_ADD = {PowerAction, Alert, Notification, RotaMember, EscalationStep, OwnerNotice, Bundle}
 OURS_REGISTERED = [model for model in REGISTERED if model._meta.app_label in OUR_APPS]
 EDITABLE = [model for model in OURS_REGISTERED if model not in AUDIT]
 SEARCHABLE = [model for model in OURS_REGISTERED if admin.site._registry[model].search_fields]

@@ -46,6 +46,7 @@ def test_every_scheduled_job_names_a_task_the_worker_knows():
         "sweep-power-actions": "power.sweep_power_actions",
         "prune-backup-history": "backups.prune_backup_history",
         "ask-contacts-to-confirm": "coop.ask_contacts_to_confirm",
+        "send-gap-digest": "front.send_gap_digest",
         "build-break-glass-bundle": "breakglass.build_bundle_nightly",
     }
     assert scheduled == {name: entry["task"] for name, entry in settings.BEAT_SCHEDULE.items()}

@@ -87,22 +87,30 @@ def _client(location):
     return client
 
 
+def explain_refusal(exc, bucket, may_not="list or read"):
+    """An S3 endpoint's refusal (a botocore ClientError) in a line an admin can act on; never a secret.
+
+    Read by the backup checks and the break-glass upload, which talk to buckets alike.
+    """
+    error = exc.response.get("Error", {})
+    code = error.get("Code") or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", "?")
+    why = {
+        "NoSuchBucket": f"bucket {bucket!r} does not exist",
+        "InvalidAccessKeyId": "the access key is not known to the S3 endpoint",
+        "SignatureDoesNotMatch": "the secret key is wrong",
+        "AccessDenied": f"the key may not {may_not} this bucket",
+        "403": "access denied",
+        "404": "not found",
+    }.get(str(code), error.get("Message", ""))
+    return f"{code}: {why}"
+
+
 def check(location, expect, previous_good, now):
     """The verdict on `location` at `now`; never raises for a broken S3 endpoint."""
     try:
         newest, count = _newest(location)
     except ClientError as exc:
-        error = exc.response.get("Error", {})
-        code = error.get("Code") or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", "?")
-        why = {
-            "NoSuchBucket": f"bucket {location.bucket!r} does not exist",
-            "InvalidAccessKeyId": "the access key is not known to the S3 endpoint",
-            "SignatureDoesNotMatch": "the secret key is wrong",
-            "AccessDenied": "the key may not list or read this bucket",
-            "403": "access denied",
-            "404": "not found",
-        }.get(str(code), error.get("Message", ""))
-        return Verdict(BackupState.ERROR, f"Could not check: {code}: {why}")
+        return Verdict(BackupState.ERROR, f"Could not check: {explain_refusal(exc, location.bucket, 'list or read')}")
     except (S3ConnectionError, HTTPClientError) as exc:
         # The endpoint did not answer: every target on it fails alike. botocore names the URL, never the secret.
         return Verdict(

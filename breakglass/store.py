@@ -13,6 +13,8 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 
+from backups.s3 import explain_refusal
+
 S3_CONFIG = Config(
     connect_timeout=5,
     read_timeout=30,
@@ -125,13 +127,5 @@ def open_stored(filename):
 def explain(exc):
     """A failed store call in a line an admin can act on, never a secret."""
     if isinstance(exc, ClientError):
-        error = exc.response.get("Error", {})
-        code = error.get("Code") or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", "?")
-        why = {
-            "NoSuchBucket": f"bucket {settings.BREAK_GLASS_S3_BUCKET!r} does not exist",
-            "InvalidAccessKeyId": "the access key is not known to the S3 endpoint",
-            "SignatureDoesNotMatch": "the secret key is wrong",
-            "AccessDenied": "the key may not write to this bucket",
-        }.get(str(code), error.get("Message", ""))
-        return f"{code}: {why}"
+        return explain_refusal(exc, settings.BREAK_GLASS_S3_BUCKET, may_not="write to")
     return f"{type(exc).__name__}: {exc}"

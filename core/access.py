@@ -31,6 +31,8 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django_htmx.http import HttpResponseClientRedirect
 
+from core.fields import looks_secret
+
 MEMBERS = "Members"
 OPERATORS = "Operators"
 
@@ -144,8 +146,9 @@ _HELD_FORM_SESSION_KEY = "switchboard_held_form"
 # A form typed before a code was asked for waits this long (seconds) for the volunteer to come back.
 HELD_FORM_SECONDS = 900
 _HELD_FORM_MAX_CHARS = 20_000
-# Never kept: tokens and secrets, and the typed hostname (it must be typed again: that is its point).
-_NEVER_HELD = ("csrfmiddlewaretoken", "pass", "secret", "token", "code", "key", "community", "pin", "confirm")
+# Never kept: the CSRF token, anything that may be a secret (core.fields.looks_secret), and the typed
+# hostname (it must be typed again: that is its point).
+_NEVER_HELD = ("csrfmiddlewaretoken", "confirm_hostname")
 _HELD_FORM_MAX_FIELDS = 50
 
 
@@ -159,9 +162,7 @@ def _hold_what_was_typed(request):
     back = _back_to(request)
     if request.method == "POST":
         fields = {
-            name: values
-            for name, values in request.POST.lists()
-            if not any(word in name.lower() for word in _NEVER_HELD)
+            name: values for name, values in request.POST.lists() if name not in _NEVER_HELD and not looks_secret(name)
         }
         size = sum(len(name) + sum(len(value) for value in values) for name, values in fields.items())
         if size <= _HELD_FORM_MAX_CHARS and len(fields) <= _HELD_FORM_MAX_FIELDS:

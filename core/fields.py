@@ -1,6 +1,10 @@
 """Model fields shared by the apps: secrets encrypted at rest, hostnames."""
 
+import re
+from functools import cache
+
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import models
@@ -159,3 +163,29 @@ class HostnameField(models.CharField):
 
     def get_prep_value(self, value):
         return self.to_python(super().get_prep_value(value))
+
+
+# Posted fields that may hold a secret: any name with "pass" in it (password1, oldpassword), one of these
+# words in it (a second-factor "code", "access_key_id", "api_token"), or the name of a secret stored encrypted.
+SECRET_WORDS = {"secret", "token", "code", "otp", "key", "credential", "credentials", "community", "signature", "pin"}
+
+
+def looks_secret(name):
+    """True when a form field called `name` may hold a secret: it is never echoed back or kept aside.
+
+    Read by the stale-form page (front.views.errors) and the second-factor detour (core.access).
+    """
+    base = name.rsplit("-", 1)[-1].lower()  # an admin formset's "contacts-0-alert_url"
+    words = re.split(r"[^a-z]+", base)
+    return "pass" in base or not SECRET_WORDS.isdisjoint(words) or base in _secret_field_names()
+
+
+@cache
+def _secret_field_names():
+    # Secrets kept encrypted (an alert URL, an S3 key) need not have a secret-looking name.
+    return frozenset(
+        field.name
+        for model in apps.get_models()
+        for field in model._meta.fields
+        if isinstance(field, EncryptedSecretField)
+    )

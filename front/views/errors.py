@@ -2,11 +2,8 @@
 what was typed. The 500 is Django's own view with templates/500.html, which needs nothing that may be
 what broke (no database, no context, no static manifest). Wired in switchboard/urls.py and settings."""
 
-import re
-from functools import cache
 from urllib.parse import urlencode, urlsplit
 
-from django.apps import apps
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponseForbidden
@@ -15,15 +12,12 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from core.access import is_member
-from core.fields import EncryptedSecretField
+from core.fields import looks_secret
 
 EXPIRED = "Your session expired or the page was open too long. Reload and try again."
 # When the page offers "Send it again", reloading would lose what was typed: say what to do instead.
 EXPIRED_RESEND = "Your session expired or the page was open too long. What you typed is below: send it again."
 EXPIRED_RESEND_EMPTY = "Your session expired or the page was open too long: send it again."
-# Posted fields never shown or sent again: any name with "pass" in it (password1, oldpassword), or one of
-# these words in it (second-factor "code", "access_key_id", "api_token"), or a secret stored encrypted.
-SECRET_WORDS = {"secret", "token", "code", "otp", "key", "credential", "credentials", "community", "signature"}
 
 
 def page_not_found(request: HttpRequest, exception):
@@ -74,7 +68,7 @@ def csrf_failure(request: HttpRequest, reason=""):
         for name, values in request.POST.lists():
             if name == "csrfmiddlewaretoken":
                 continue
-            if _is_secret(name):
+            if looks_secret(name):
                 withheld = True
                 continue
             posted.extend((name, value) for value in values)
@@ -131,20 +125,3 @@ def _login_url(login_url, next_url, request):
 
 def _is_ours(url, request):
     return url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}, require_https=request.is_secure())
-
-
-def _is_secret(name):
-    base = name.rsplit("-", 1)[-1].lower()  # an admin formset's "contacts-0-alert_url"
-    words = re.split(r"[^a-z]+", base)
-    return "pass" in base or not SECRET_WORDS.isdisjoint(words) or base in _secret_field_names()
-
-
-@cache
-def _secret_field_names():
-    # Secrets kept encrypted (an alert URL, an S3 key) need not have a secret-looking name.
-    return frozenset(
-        field.name
-        for model in apps.get_models()
-        for field in model._meta.fields
-        if isinstance(field, EncryptedSecretField)
-    )

@@ -3,6 +3,7 @@
 incident for xen1 listing wiki1 and blog1, and `--start xen1` brings it all back and resolves it."""
 
 import asyncio
+import contextlib
 import socket
 import threading
 from io import StringIO
@@ -20,18 +21,22 @@ from monitors.checker import check_batch
 pytestmark = pytest.mark.django_db
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def free_ports(count):
+    """`count` distinct free ports: each socket stays bound until all are picked, so no two monitors share
+    one (CI once gave xen1 and vz1 the same port, and stopping xen1 took vz1 down with it)."""
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
 
 
 @pytest.fixture
 def demo(tmp_path, monkeypatch):
     """The seeded demo with its stand-ins on free ports (a `make run` may hold the usual ones)."""
     call_command("seed_demo", "--even-without-debug", stdout=StringIO())
-    for monitor in Monitor.objects.all():
-        port = free_port()
+    monitors = list(Monitor.objects.all())
+    for monitor, port in zip(monitors, free_ports(len(monitors)), strict=True):
         if monitor.kind == Monitor.Kind.HTTP:
             url = urlsplit(monitor.target)
             monitor.target = url._replace(netloc=f"127.0.0.1:{port}").geturl()

@@ -21,6 +21,10 @@ from monitors.checker import check_batch
 pytestmark = pytest.mark.django_db
 
 
+def free_port():
+    return free_ports(1)[0]
+
+
 def free_ports(count):
     """`count` distinct free ports: each socket stays bound until all are picked, so no two monitors share
     one (CI once gave xen1 and vz1 the same port, and stopping xen1 took vz1 down with it)."""

@@ -101,6 +101,10 @@ INSTALLED_APPS = [
     "django_celery_results",
     "django_htmx",
     "simple_history",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "import_export",
     "csp",  # django-csp: the Content-Security-Policy header (CONTENT_SECURITY_POLICY at the end)
     # Switchboard's own apps, lowest layer first: each imports only the ones above it in this list.
     "core",
@@ -112,10 +116,13 @@ INSTALLED_APPS = [
     "monitors",
     "alerts",
     "notices",
+    "webhooks",  # signed JSON POSTs to the co-op's URLs when incidents, monitors, power and backups change
+    "hostreports",  # what each host's agent says runs on it, and its drift from the inventory
     "front",
     "demo",
     "portability",  # manage.py export / import: the whole co-op in one JSON file
     "breakglass",  # the nightly encrypted offline bundle of contacts, access, runbooks and inventory
+    "api",  # the REST API (/api/v1/), its personal tokens and its OpenAPI schema
 ]
 
 MIDDLEWARE = [

@@ -44,10 +44,12 @@ LAYERS = [
     # The producers that act on the world, the alerts that call people and the notices that tell owners;
     # siblings: none imports another.
     ["power", "backups", "monitors", "alerts", "notices"],
+    # What listens to the producers: outgoing webhooks; what the hosts' agents report (siblings).
+    ["webhooks", "hostreports"],
     ["front"],  # the cross-app pages: dashboard, search, status, machine/guest/site/person/org pages
     # Demo data, simulators and their commands; export/import of the whole co-op (portability); the
-    # break-glass bundle, which reads every app (breakglass). Siblings.
-    ["demo", "portability", "breakglass"],
+    # break-glass bundle, which reads every app (breakglass); the REST API (api). Siblings.
+    ["demo", "portability", "breakglass", "api"],
 ]
 # The project's wiring (settings, root URLs, Celery app, WSGI; manage.py): may import everything, nothing imports it.
 PROJECT = ["switchboard", "manage"]
@@ -331,7 +333,7 @@ UPWARD_FOR_TYPES = "from typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n    f
         (
             {"coop/models.py": UPWARD_IN_A_FUNCTION, "front/views.py": ""},
             upward_imports,
-            ["coop/models.py:5: `from front import views`", "coop (layer 2 of 7) imports front.views", "lower layer"],
+            ["coop/models.py:5: `from front import views`", "coop (layer 2 of 8) imports front.views", "lower layer"],
         ),
         (
             {"coop/adapters.py": UPWARD_FOR_TYPES, "hosts/models.py": ""},

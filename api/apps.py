@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class ApiConfig(AppConfig):
+    """The REST API under /api/v1/: members read, operators write, personal tokens, an OpenAPI schema."""
+
+    name = "api"
+    verbose_name = "API"

@@ -6,3 +6,6 @@ class ApiConfig(AppConfig):
 
     name = "api"
     verbose_name = "API"
+
+    def ready(self):
+        from . import schema  # noqa: F401 -- registers the schema's description of the token and the session

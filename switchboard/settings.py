@@ -104,6 +104,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from static/, no CDN
     "import_export",
     "csp",  # django-csp: the Content-Security-Policy header (CONTENT_SECURITY_POLICY at the end)
     # Switchboard's own apps, lowest layer first: each imports only the ones above it in this list.
@@ -523,6 +524,43 @@ POWER_TRANSPORT_RETRIES = env_int("POWER_TRANSPORT_RETRIES", 3)
 # How often (milliseconds) a running action reads the outlet back while waiting for the expected state.
 POWER_POLL_INTERVAL = env_int("POWER_POLL_INTERVAL_MS", 500) / 1000
 # After a cycle the outlet may still read on for a moment: wait this long to see it go off before trusting "on".
+# The REST API (api/). Personal tokens last at most API_TOKEN_MAX_DAYS; a power token, which an
+# operator makes right after entering a code, at most API_POWER_TOKEN_MAX_HOURS.
+API_TOKEN_MAX_DAYS = env_int("API_TOKEN_MAX_DAYS", 365)
+API_POWER_TOKEN_MAX_HOURS = env_int("API_POWER_TOKEN_MAX_HOURS", 8)
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.auth.TokenAuthentication", "api.auth.SessionAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.RolePermission"],
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.Cursor",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "api.errors.handle",
+    "DEFAULT_THROTTLE_RATES": {},
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Switchboard API",
+    "DESCRIPTION": "The co-op's machines, guests, people, sites, incidents, monitors, backups and power actions.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its docs for members, like the rest of the API.
+    "SERVE_PERMISSIONS": ["api.permissions.RolePermission"],
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Served by Switchboard itself (static/), never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "HostLifecycleEnum": "hosts.models.Lifecycle",
+        "SiteLifecycleEnum": "coop.models.Site.Lifecycle",
+        "PowerStateEnum": "power.models.PowerState",
+    },
+}
+
 POWER_CYCLE_SEEN_OFF_SECONDS = env_int("POWER_CYCLE_SEEN_OFF_SECONDS", 5)
 # A cycle of all of a machine's outlets keeps them all off this long (seconds) before switching them back on.
 POWER_ALL_OFF_SECONDS = env_int("POWER_ALL_OFF_SECONDS", 10)

@@ -23,6 +23,8 @@ urlpatterns = [
     path("", include("alerts.urls")),
     path("", include("notices.urls")),
     path("", include("coop.urls")),
+    # The REST API, its schema and docs (api/urls.py).
+    path("api/v1/", include("api.urls")),
 ]
 
 if settings.DEBUG:

@@ -209,7 +209,8 @@ def _heartbeat(scene):
     return BackupTarget.objects.get(machine=scene.machine, kind="heartbeat", name="dom0-etc")
 
 
-OWN_TESTS = ("admin/", "accounts/")
+# The API (api/) has its own matrix of roles × token scopes: tests/api/test_permission_matrix.py.
+OWN_TESTS = ("admin/", "accounts/", "api/")
 
 
 def _alert(scene):

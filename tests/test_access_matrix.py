@@ -35,6 +35,15 @@ OPERATOR_MFA = {
 # A successful POST redirects back to the page.
 PRIVATE_POST = {**PRIVATE, "member": 302, "operator": 302, "admin": 302, "operator_with_code": 302}
 OPERATOR_MFA_POST = {**OPERATOR_MFA, "operator_with_code": 302}
+# A token of the scene's operator: only they may revoke it; anyone else's POST finds nothing there.
+_NOT_YOURS = {
+    "anonymous": LOGIN,
+    "outsider": 403,
+    "member": 404,
+    "operator": 302,
+    "admin": 404,
+    "operator_with_code": 302,
+}
 
 
 @dataclass
@@ -51,6 +60,9 @@ PAGES = {
     "dashboard": Page(lambda s: "/", PRIVATE),
     "search": Page(lambda s: f"/search/?q={WIKI_IPV4}", PRIVATE),
     "gap_report": Page(lambda s: "/gaps/", PRIVATE),
+    # Personal API tokens (api/token_views.py): every member has their own page; a revoke of another's is 404.
+    "api_tokens": Page(lambda s: "/tokens/", PRIVATE),
+    "api_token_revoke": Page(lambda s: f"/tokens/{_token(s).pk}/revoke/", _NOT_YOURS, method="post"),
     "status": Page(lambda s: "/status/", PUBLIC),
     # The rest of the public face (front/views/public.py): no login, nothing personal.
     "status_feed": Page(lambda s: "/status/feed.atom", PUBLIC),
@@ -198,6 +210,14 @@ PAGES = {
     "service_worker": Page(lambda s: "/sw.js", PUBLIC),
     # The invitation link's own rules are in test_invitations.py; an unknown token is a 404 for everyone.
     "invitation": Page(lambda s: "/invitations/no-such-token/", dict.fromkeys(ROLES, 404)),
+    # CSV import (portability.views): admins only, with their second factor as in the admin (the cast's admin has
+    # no authenticator app: sent to set one up). Export: whoever reads the lists.
+    "csv_import": Page(lambda s: "/import/", {**dict.fromkeys(ROLES, 403), "anonymous": LOGIN, "admin": 302}),
+    "csv_import_write": Page(
+        lambda s: "/import/write/", {**dict.fromkeys(ROLES, 403), "anonymous": LOGIN, "admin": 302}, method="post"
+    ),
+    "csv_export_list": Page(lambda s: "/export/", PRIVATE),
+    "csv_export": Page(lambda s: "/export/machines.csv", PRIVATE),
 }
 
 
@@ -258,6 +278,32 @@ def _rota(scene):
     rota = Rota.objects.create(name="Core")
     RotaMember.objects.create(rota=rota, person=scene.noor)
     return rota
+
+
+# A token of the scene's operator: only they may revoke it; anyone else's POST finds nothing there.
+_NOT_YOURS = {
+    "anonymous": LOGIN,
+    "outsider": 403,
+    "member": 404,
+    "operator": 302,
+    "admin": 404,
+    "operator_with_code": 302,
+}
+
+
+def _token(scene):
+    from datetime import timedelta
+
+    from django.contrib.auth import get_user_model
+
+    from api.models import ApiToken
+    from core.access import OPERATORS
+
+    from .cast import make_user
+
+    users = get_user_model()
+    otto = users.objects.filter(username="otto").first() or make_user(users, "otto", OPERATORS)
+    return ApiToken.issue(user=otto, name="sync", scope="read", lifetime=timedelta(days=1))[0]
 
 
 def _power_action(scene):

@@ -411,6 +411,19 @@ ALERT_RETRY_SECONDS = env_int("ALERT_RETRY_SECONDS", 30)
 ALERT_SEND_LEASE_SECONDS = env_int("ALERT_SEND_LEASE_SECONDS", 120)
 # A queue of their own keeps alerts from waiting behind a long round of checks (empty: Celery's default queue).
 ALERT_QUEUE = os.environ.get("ALERT_QUEUE", "")
+# Webhooks out (webhooks/): how long an endpoint has to answer (seconds), how many attempts a delivery gets
+# for a transport error, 5xx or 429 (the first retry's wait in seconds, ×4 each time, at most the max apart),
+# how many deliveries each endpoint's log keeps, and a queue of their own (empty: Celery's default queue).
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 5)
+WEBHOOK_SEND_ATTEMPTS = env_int("WEBHOOK_SEND_ATTEMPTS", 8)
+WEBHOOK_RETRY_SECONDS = env_int("WEBHOOK_RETRY_SECONDS", 30)
+WEBHOOK_RETRY_MAX_SECONDS = env_int("WEBHOOK_RETRY_MAX_SECONDS", 6 * 3600)
+WEBHOOK_KEEP_PER_ENDPOINT = env_int("WEBHOOK_KEEP_PER_ENDPOINT", 500)
+WEBHOOK_QUEUE = os.environ.get("WEBHOOK_QUEUE", "")
+if min(WEBHOOK_TIMEOUT_SECONDS, WEBHOOK_SEND_ATTEMPTS, WEBHOOK_RETRY_SECONDS, WEBHOOK_KEEP_PER_ENDPOINT) < 1:
+    raise ImproperlyConfigured(
+        "WEBHOOK_TIMEOUT_SECONDS, _SEND_ATTEMPTS, _RETRY_SECONDS, _KEEP_PER_ENDPOINT must be ≥ 1"
+    )
 # Every periodic task, in one place: name → the task, how often (seconds), what it is for.
 # `migrate` installs a missing entry into django-celery-beat's tables (core.beat) and never
 # touches one that exists, so an interval an admin changed or a task they disabled stays so.
@@ -478,6 +491,11 @@ BEAT_SCHEDULE = {
         "every": 86400,
         "description": "Build the encrypted break-glass bundle and upload it to BREAK_GLASS_S3_BUCKET.",
     },
+    "sweep-webhook-deliveries": {
+        "task": "webhooks.sweep_webhook_deliveries",
+        "every": 30,
+        "description": "Re-send webhook deliveries due for a retry or never picked up; prune each endpoint's log.",
+    },
 }
 
 # --- The break-glass bundle (breakglass/): the co-op on a phone when Switchboard is down -------------
@@ -508,22 +526,6 @@ BREAK_GLASS_UPLOAD_ATTEMPTS = env_int("BREAK_GLASS_UPLOAD_ATTEMPTS", 5)
 # Where bundles are built and the newest BREAK_GLASS_KEEP kept (downloadable from the admin).
 BREAK_GLASS_DIR = Path(os.environ.get("BREAK_GLASS_DIR") or VAR_DIR / "breakglass")
 
-# Power actions (power/tasks.py): how long to wait for a cycled outlet to read on again.
-POWER_VERIFY_SECONDS = env_int("POWER_VERIFY_SECONDS", 30)
-# A worker's lease on its controller; once it lapses on a running action, that worker died and the
-# sweep sends the action again (it reads the outlet back, never switches twice). Longer than any run.
-POWER_LOCK_SECONDS = env_int("POWER_LOCK_SECONDS", 120)
-# A queue of their own keeps power actions from waiting behind slow jobs (empty: Celery's default queue).
-POWER_QUEUE = os.environ.get("POWER_QUEUE", "")
-# Commands to one controller go one at a time: a task waits this long (seconds) for the controller's
-# lease, then steps aside and comes back; after this many such retries the action fails as "busy".
-POWER_LOCK_WAIT_SECONDS = env_int("POWER_LOCK_WAIT_SECONDS", 10)
-POWER_LOCK_RETRIES = env_int("POWER_LOCK_RETRIES", 60)
-# A controller that did not answer before the command went out is tried again this many times (backoff).
-POWER_TRANSPORT_RETRIES = env_int("POWER_TRANSPORT_RETRIES", 3)
-# How often (milliseconds) a running action reads the outlet back while waiting for the expected state.
-POWER_POLL_INTERVAL = env_int("POWER_POLL_INTERVAL_MS", 500) / 1000
-# After a cycle the outlet may still read on for a moment: wait this long to see it go off before trusting "on".
 # The REST API (api/). Personal tokens last at most API_TOKEN_MAX_DAYS; a power token, which an
 # operator makes right after entering a code, at most API_POWER_TOKEN_MAX_HOURS.
 API_TOKEN_MAX_DAYS = env_int("API_TOKEN_MAX_DAYS", 365)
@@ -561,6 +563,22 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# Power actions (power/tasks.py): how long to wait for a cycled outlet to read on again.
+POWER_VERIFY_SECONDS = env_int("POWER_VERIFY_SECONDS", 30)
+# A worker's lease on its controller; once it lapses on a running action, that worker died and the
+# sweep sends the action again (it reads the outlet back, never switches twice). Longer than any run.
+POWER_LOCK_SECONDS = env_int("POWER_LOCK_SECONDS", 120)
+# A queue of their own keeps power actions from waiting behind slow jobs (empty: Celery's default queue).
+POWER_QUEUE = os.environ.get("POWER_QUEUE", "")
+# Commands to one controller go one at a time: a task waits this long (seconds) for the controller's
+# lease, then steps aside and comes back; after this many such retries the action fails as "busy".
+POWER_LOCK_WAIT_SECONDS = env_int("POWER_LOCK_WAIT_SECONDS", 10)
+POWER_LOCK_RETRIES = env_int("POWER_LOCK_RETRIES", 60)
+# A controller that did not answer before the command went out is tried again this many times (backoff).
+POWER_TRANSPORT_RETRIES = env_int("POWER_TRANSPORT_RETRIES", 3)
+# How often (milliseconds) a running action reads the outlet back while waiting for the expected state.
+POWER_POLL_INTERVAL = env_int("POWER_POLL_INTERVAL_MS", 500) / 1000
+# After a cycle the outlet may still read on for a moment: wait this long to see it go off before trusting "on".
 POWER_CYCLE_SEEN_OFF_SECONDS = env_int("POWER_CYCLE_SEEN_OFF_SECONDS", 5)
 # A cycle of all of a machine's outlets keeps them all off this long (seconds) before switching them back on.
 POWER_ALL_OFF_SECONDS = env_int("POWER_ALL_OFF_SECONDS", 10)

@@ -35,8 +35,10 @@ from hosts.models import DNSName, Guest, HostedService, IPAddress, Machine, Moni
 from incidents.models import ActionItem, Incident, MaintenanceWindow, TimelineEntry
 from notices.models import OwnerNotice, OwnerSubscription
 from power.models import PowerAction, PowerController, PowerOutlet
+from webhooks.models import WebhookDelivery, WebhookEndpoint
 
 OUR_APPS = ("coop", "hosts", "incidents", "power", "backups", "alerts", "notices")
+OUR_APPS += ("webhooks",)
 
 _serial = itertools.count(1)
 
@@ -211,6 +213,17 @@ SAMPLES = {
 }
 
 
+def _webhook_endpoint():
+    n = _n()
+    return WebhookEndpoint.objects.create(name=f"Hook {n}", url=f"https://hooks{n}.example.org/in")
+
+
+SAMPLES[WebhookEndpoint] = _webhook_endpoint
+SAMPLES[WebhookDelivery] = lambda: WebhookDelivery.objects.create(
+    endpoint=_webhook_endpoint(), event_type="monitor.down", payload={"type": "monitor.down", "data": {"id": 1}}
+)
+
+
 def _power_action():
     outlet = PowerOutlet.objects.create(controller=_controller(), number=1, machine=_machine())
     return PowerAction.objects.create(
@@ -244,6 +257,9 @@ REGISTERED = sorted(admin.site._registry, key=_label)
 AUDIT = {PowerAction, TimelineEntry, Alert, Notification, RotaMember, EscalationStep, OwnerNotice}
 # Bundles are built by the task (or "Build a bundle now"), never typed in.
 NO_ADD = {PowerAction, Alert, Notification, RotaMember, EscalationStep, OwnerNotice, Bundle}
+# Webhook deliveries are written by the events they tell (webhooks.listeners): a record, like the timeline.
+AUDIT |= {WebhookDelivery}
+NO_ADD |= {WebhookDelivery}
 OURS_REGISTERED = [model for model in REGISTERED if model._meta.app_label in OUR_APPS]
 EDITABLE = [model for model in OURS_REGISTERED if model not in AUDIT]
 SEARCHABLE = [model for model in OURS_REGISTERED if admin.site._registry[model].search_fields]

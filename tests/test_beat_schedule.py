@@ -48,6 +48,7 @@ def test_every_scheduled_job_names_a_task_the_worker_knows():
         "ask-contacts-to-confirm": "coop.ask_contacts_to_confirm",
         "send-gap-digest": "front.send_gap_digest",
         "build-break-glass-bundle": "breakglass.build_bundle_nightly",
+        "sweep-webhook-deliveries": "webhooks.sweep_webhook_deliveries",
     }
     assert scheduled == {name: entry["task"] for name, entry in settings.BEAT_SCHEDULE.items()}
     for task in scheduled.values():

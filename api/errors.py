@@ -1,13 +1,19 @@
 """One shape for every API error, so a script can read it: {"error": code, "message": text, "fields": {…}}."""
 
+from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import ProtectedError, RestrictedError
+from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 
 def handle(exc, context):
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound("No such object here.")
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied(str(exc) or None)
     if isinstance(exc, DjangoValidationError):
         # A model rule (full_clean, a domain method) refused it: the same message the page shows.
         exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)

@@ -36,8 +36,9 @@ class StrictModelSerializer(serializers.ModelSerializer):
         plain = {name: value for name, value in attrs.items() if name not in many}
         candidate = model(**{**self._current_values(), **plain})
         try:
-            # The same checks as the admin: field validators, clean() (e.g. "exactly one machine or guest").
-            candidate.full_clean(validate_unique=False, validate_constraints=False)
+            # The same checks as the admin: field validators, clean() ("exactly one machine or guest"), and the
+            # unique constraints (an organisation's name in any case), so a clash is a 400, not a database error.
+            candidate.full_clean()
         except DjangoValidationError as error:
             raise serializers.ValidationError(error.message_dict) from error
         return attrs

@@ -6,6 +6,7 @@ BREAK_GLASS_S3_PREFIX. Keys are dated (`break-glass-2026-12-02T031500Z-000042.ht
 their age; after an upload succeeds the newest BREAK_GLASS_KEEP stay and older ones go.
 """
 
+import re
 from pathlib import Path
 
 import boto3
@@ -24,6 +25,10 @@ S3_CONFIG = Config(
 )
 # What a refusing or unreachable bucket raises: recorded on the bundle and retried (breakglass.tasks).
 STORE_ERRORS = (BotoCoreError, ClientError)
+
+
+# A bundle's name as filename_for makes it: the only keys pruning may delete, whatever else shares the bucket.
+BUNDLE_NAME = re.compile(r"break-glass-\d{4}-\d{2}-\d{2}T\d{6}Z-\d{6,}\.html")
 
 
 def filename_for(when, number):
@@ -107,14 +112,21 @@ def upload(filename, content):
 
 
 def stored_keys(s3=None):
-    """Every bundle's key in the bucket."""
+    """Every bundle's key in the bucket: named as filename_for names them, right under the prefix.
+
+    Nothing else: the prefix may be empty, or shared with other files (a restore guide, a website),
+    which pruning must never delete, nor count among the bundles kept.
+    """
     s3 = s3 or client()
+    prefix = settings.BREAK_GLASS_S3_PREFIX
     keys = []
-    pages = s3.get_paginator("list_objects_v2").paginate(
-        Bucket=settings.BREAK_GLASS_S3_BUCKET, Prefix=settings.BREAK_GLASS_S3_PREFIX
-    )
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=settings.BREAK_GLASS_S3_BUCKET, Prefix=prefix)
     for page in pages:
-        keys += [obj["Key"] for obj in page.get("Contents", []) if obj["Key"].endswith(".html")]
+        keys += [
+            obj["Key"]
+            for obj in page.get("Contents", [])
+            if obj["Key"].startswith(prefix) and BUNDLE_NAME.fullmatch(obj["Key"][len(prefix) :])
+        ]
     return keys
 
 

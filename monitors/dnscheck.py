@@ -28,7 +28,7 @@ from django.utils import timezone
 from hosts.models import DNSName, IPAddress, Lifecycle
 
 from .models import DNSNameCheck
-from .probes import look_up_addresses
+from .probes import Lookup, look_up_addresses
 from .verdicts import judge_dns, unnamed_public_addresses
 
 logger = logging.getLogger(__name__)
@@ -39,6 +39,40 @@ LOOKUP_TIMEOUT = 3.0
 LOOKUP_CONCURRENCY = 50
 
 CHANGE_FIELDS = ["verdict", "resolved", "note", "changed_at", "checked_at", "error", "error_since"]
+
+
+# What the row holds at most: a name may resolve to hundreds of addresses (its owner decides, not the co-op),
+# and a machine may have dozens recorded; one long answer must not fail the whole round's write.
+RESOLVED_LENGTH = DNSNameCheck._meta.get_field("resolved").max_length
+NOTE_LENGTH = DNSNameCheck._meta.get_field("note").max_length
+
+
+def _address_order(address):
+    return (":" in address, ipaddress.ip_address(address).packed)
+
+
+def _kept_answers(addresses, recorded):
+    """The answers as stored (space-separated, in address order), cut to fit the column.
+
+    The recorded addresses among them are kept first: they are what "no name points at <address>"
+    (drift_lines) is worked out from; the others only show that the name drifted, which the verdict says.
+    """
+    recorded = {str(ipaddress.ip_address(a)) for a in recorded}
+    ordered = sorted(addresses, key=_address_order)
+    kept, length = [], -1
+    for address in [a for a in ordered if a in recorded] + [a for a in ordered if a not in recorded]:
+        if length + 1 + len(address) > RESOLVED_LENGTH:
+            break
+        kept.append(address)
+        length += 1 + len(address)
+    return " ".join(sorted(kept, key=_address_order))
+
+
+def _shortened(text, limit):
+    """`text` cut at a word to fit `limit` characters, ending in "…" when cut."""
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rsplit(" ", 1)[0].rstrip(",") + "…"
 
 
 def resolver_address(value):
@@ -68,6 +102,29 @@ def flagged(prefix=""):
     return Q(**{f"{prefix}dns_check__verdict__in": DNSNameCheck.FLAGGED})
 
 
+def _look_up(names, host, port):
+    return look_up_addresses(names, nameserver=host, port=port, timeout=LOOKUP_TIMEOUT, concurrency=LOOKUP_CONCURRENCY)
+
+
+def _look_up_unless_the_server_is_down(names, host, port):
+    """{name: Lookup} for every name; when a sample of one round's worth, spread over all the names, gets
+    no answer at all, the rest are not asked: a DNS server that is down (often in the very outage) would
+    otherwise hold a worker for len(names) / LOOKUP_CONCURRENCY timeouts (10,000 names: ten minutes)."""
+    unique = list(dict.fromkeys(names))
+    step = max(1, len(unique) // LOOKUP_CONCURRENCY)
+    sample = unique[::step][:LOOKUP_CONCURRENCY]
+    lookups = _look_up(sample, host, port)
+    rest = [name for name in unique if name not in lookups]
+    if rest and all(lookup.error for lookup in lookups.values()):
+        why = next(iter(lookups.values())).error
+        skipped = Lookup(error=f"not asked: the DNS server answered none of {len(sample)} other names ({why})")
+        logger.warning("DNS drift check: %s; %d names not asked this round", skipped.error, len(rest))
+        return lookups | dict.fromkeys(rest, skipped)
+    if rest:
+        lookups |= _look_up(rest, host, port)
+    return lookups
+
+
 def check_dns_names(now=None, *, resolver=None):
     """Resolve every live recorded DNS name and keep what changed; returns counts of each verdict.
 
@@ -80,9 +137,7 @@ def check_dns_names(now=None, *, resolver=None):
     recorded = {}
     for machine, guest, address in IPAddress.objects.values_list("machine_id", "guest_id", "address"):
         recorded.setdefault((machine, guest), set()).add(address)
-    lookups = look_up_addresses(
-        [dns.name for dns in names], nameserver=host, port=port, timeout=LOOKUP_TIMEOUT, concurrency=LOOKUP_CONCURRENCY
-    )
+    lookups = _look_up_unless_the_server_is_down([dns.name for dns in names], host, port)
     counts = {"checked": len(names), "changed": 0, "could_not_check": 0}
     new, changed, answered = [], [], []
     for dns in names:
@@ -101,11 +156,12 @@ def check_dns_names(now=None, *, resolver=None):
             verdict = judge_dns(
                 dns.name, recorded.get((dns.machine_id, dns.guest_id), ()), lookup.addresses, nxdomain=lookup.nxdomain
             )
-            resolved = " ".join(sorted(lookup.addresses, key=lambda a: (":" in a, ipaddress.ip_address(a).packed)))
+            resolved = _kept_answers(lookup.addresses, recorded.get((dns.machine_id, dns.guest_id), ()))
+            note = _shortened(verdict.note, NOTE_LENGTH)
             if (check.verdict, check.resolved) != (verdict.state, resolved):
                 check.changed_at = now
-                logger.info("DNS name %s: %s → %s %s", dns.name, check.verdict, verdict.state, verdict.note)
-            check.verdict, check.resolved, check.note = verdict.state, resolved, verdict.note
+                logger.info("DNS name %s: %s → %s %s", dns.name, check.verdict, verdict.state, note)
+            check.verdict, check.resolved, check.note = verdict.state, resolved, note
             check.error, check.error_since = "", None
             if check.checked_at is None:
                 check.checked_at = now

@@ -227,6 +227,11 @@ def read_export(path):
         raise CommandError(f"{path} is not a Switchboard export: it is not UTF-8 text.") from None
     try:
         envelope = json.loads(text)
+    except RecursionError:
+        raise CommandError(
+            f"{path} is nested too deeply to be a Switchboard export (an export is a few levels deep). "
+            "Nothing was imported."
+        ) from None
     except json.JSONDecodeError as error:
         if error.pos >= len(text.rstrip()):
             raise CommandError(
@@ -277,8 +282,20 @@ def _check_rows(path, label, model, rows, *, with_secrets):
     if label == AUTHENTICATOR and rows and not with_secrets:
         raise CommandError(f"{path} says it holds no secrets yet has authenticator rows. Nothing was imported.")
     secret = set(secret_fields(model))
+    # What an honest export writes for each field: a list for a many-to-many (numbers, or names for NAMED
+    # rows), a list for a link by name, a dict or list only in a JSONField, else one plain value.
+    lists = {field.name for field in model._meta.local_many_to_many}
+    structured = {field.name for field in model._meta.concrete_fields if field.is_relation or _is_json(field)}
     seen = set()
     for row in rows:
+        for name, value in row["fields"].items():
+            if name in lists and value is not None and not isinstance(value, list):
+                raise CommandError(f"{path}: {label} {row.get('pk')}: its {name} is not a list. Nothing was imported.")
+            if name not in lists | structured and isinstance(value, dict | list):
+                raise CommandError(
+                    f"{path}: {label} {row.get('pk')}: its {name} is a {type(value).__name__}, not a single value. "
+                    "Nothing was imported."
+                )
         if clear := secret & set(row["fields"]):
             raise CommandError(
                 f"{path}: {label} {row.get('pk')} has {', '.join(sorted(clear))} in clear; an export keeps secrets "
@@ -291,6 +308,32 @@ def _check_rows(path, label, model, rows, *, with_secrets):
             if str(row["pk"]) in seen:
                 raise CommandError(f"{path} holds {label} {row['pk']} twice. Nothing was imported.")
             seen.add(str(row["pk"]))
+
+
+def _is_json(field):
+    return field.get_internal_type() == "JSONField"
+
+
+def _validate(obj):
+    """The co-op's models' own field validation (choices, lengths, validators), as the admin's forms run it.
+
+    A file edited by hand could otherwise hold a lifecycle that is no choice (a page's badge raises on it),
+    a "hostname" that is markup, or (on SQLite, which ignores lengths) text longer than its column.
+
+    Left to the database and _check_references: links (checked against the file, then by the constraints
+    at the end; validating one here would query for a row that may come later) and the secrets (empty
+    without a key, by design). History rows are what the model allowed when they were written: not judged.
+    """
+    model = type(obj)
+    if getattr(model, "instance_type", None) is not None or model._meta.app_label not in COOP_APPS:
+        return
+    exclude = [field.name for field in model._meta.concrete_fields if field.is_relation]
+    exclude += secret_fields(model)
+    # NULL where the column allows it is what the code itself writes (a form would ask for a value).
+    exclude += [
+        field.name for field in model._meta.concrete_fields if field.null and getattr(obj, field.attname) is None
+    ]
+    obj.clean_fields(exclude=exclude)
 
 
 def import_coop(envelope, box=None):
@@ -337,6 +380,15 @@ def import_coop(envelope, box=None):
             for sql in connection.ops.sequence_reset_sql(no_style(), list(models.values())):
                 cursor.execute(sql)
     return written
+
+
+def _explained(error):
+    """A ValidationError as one line: "lifecycle: Value 'x' is not a valid choice." per field."""
+    if hasattr(error, "error_dict"):
+        lines = (f"{name}: {' '.join(messages)}" for name, messages in error.message_dict.items())
+    else:
+        lines = error.messages
+    return "; ".join(lines).rstrip(".")
 
 
 def _check_empty():
@@ -399,6 +451,7 @@ def _deserialize(label, row, box):
     record = {"model": label, "fields": fields, **({"pk": row["pk"]} if "pk" in row else {})}
     try:
         (obj,) = serializers.deserialize("python", [record], handle_forward_references=True)
+        _validate(obj.object)
         if label == "auth.User" and "password" not in fields:
             obj.object.set_unusable_password()
         obj.object.skip_history_when_saving = True  # simple-history: the history comes from the file
@@ -407,11 +460,12 @@ def _deserialize(label, row, box):
         DeserializationError,
         ObjectDoesNotExist,
         FieldDoesNotExist,
-        ValidationError,
         ValueError,
         TypeError,
     ) as error:
         raise CommandError(f"{label} {row.get('pk')}: {error}. Nothing was imported.") from None
+    except ValidationError as error:
+        raise CommandError(f"{label} {row.get('pk')}: {_explained(error)}. Nothing was imported.") from None
     except DatabaseError as error:
         raise CommandError(f"{label} {row.get('pk')} cannot be written: {error}. Nothing was imported.") from None
     return obj

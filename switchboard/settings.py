@@ -105,7 +105,6 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served from static/, no CDN
-    "import_export",
     "csp",  # django-csp: the Content-Security-Policy header (CONTENT_SECURITY_POLICY at the end)
     # Switchboard's own apps, lowest layer first: each imports only the ones above it in this list.
     "core",
@@ -124,6 +123,8 @@ INSTALLED_APPS = [
     "portability",  # manage.py export / import: the whole co-op in one JSON file
     "breakglass",  # the nightly encrypted offline bundle of contacts, access, runbooks and inventory
     "api",  # the REST API (/api/v1/), its personal tokens and its OpenAPI schema
+    # After portability: Django runs the first app's command of a name, and both have `export` and `import`.
+    "import_export",
 ]
 
 MIDDLEWARE = [

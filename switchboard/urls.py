@@ -23,7 +23,6 @@ urlpatterns = [
     path("", include("alerts.urls")),
     path("", include("notices.urls")),
     path("", include("coop.urls")),
-    path("", include("portability.urls")),
     # The REST API, its schema and docs (api/urls.py).
     path("api/v1/", include("api.urls")),
     path("", include("api.page_urls")),

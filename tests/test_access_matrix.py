@@ -210,14 +210,6 @@ PAGES = {
     "service_worker": Page(lambda s: "/sw.js", PUBLIC),
     # The invitation link's own rules are in test_invitations.py; an unknown token is a 404 for everyone.
     "invitation": Page(lambda s: "/invitations/no-such-token/", dict.fromkeys(ROLES, 404)),
-    # CSV import (portability.views): admins only, with their second factor as in the admin (the cast's admin has
-    # no authenticator app: sent to set one up). Export: whoever reads the lists.
-    "csv_import": Page(lambda s: "/import/", {**dict.fromkeys(ROLES, 403), "anonymous": LOGIN, "admin": 302}),
-    "csv_import_write": Page(
-        lambda s: "/import/write/", {**dict.fromkeys(ROLES, 403), "anonymous": LOGIN, "admin": 302}, method="post"
-    ),
-    "csv_export_list": Page(lambda s: "/export/", PRIVATE),
-    "csv_export": Page(lambda s: "/export/machines.csv", PRIVATE),
 }
 
 
